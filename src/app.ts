@@ -1,0 +1,52 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import errors from './plugins/errors.ts';
+import servedBy from './plugins/served-by.ts';
+import visitStore from './plugins/visit-store.ts';
+import { OneLinePerRequest } from './request-log.ts';
+import count from './routes/count.ts';
+import health from './routes/health.ts';
+import welcome from './routes/welcome.ts';
+import type { VisitStore } from './visit-store.ts';
+
+export interface AppOptions {
+  replicaName: string;
+  store: VisitStore;
+}
+
+/** The whole service as one plugin: what tests inject into and what the server process listens with. */
+export const visitCounter = async (app: FastifyInstance, { replicaName, store }: AppOptions) => {
+  await app.register(visitStore, { store });
+  await app.register(servedBy, { replicaName });
+  await app.register(errors);
+  await app.register(welcome, { replicaName });
+  await app.register(count, { replicaName });
+  await app.register(health);
+};
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+// nginx sends X-Request-ID; take it when it looks like an id so log lines match across tiers.
+const requestId = (request: IncomingMessage): string => {
+  const header = request.headers['x-request-id'];
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+};
+
+export const serverOptions = (loggerInstance?: FastifyBaseLogger): FastifyServerOptions => ({
+  ...(loggerInstance ? { loggerInstance } : { logger: false }),
+  logController: new OneLinePerRequest(),
+  requestIdHeader: false,
+  genReqId: requestId,
+  // Longer than nginx's upstream keepalive_timeout (60 s), so nginx always closes an idle
+  // connection before the app does and never sends a request on a socket the app is closing.
+  keepAliveTimeout: 75_000,
+  requestTimeout: 30_000,
+  bodyLimit: 16 * 1024,
+});
+
+export const buildApp = async (options: AppOptions, logger?: FastifyBaseLogger) => {
+  const app = Fastify(serverOptions(logger));
+  await app.register(visitCounter, options);
+  return app;
+};

@@ -1,0 +1,126 @@
+import { hostname } from 'node:os';
+import { envSchema } from 'env-schema';
+
+export interface RedisConnection {
+  url: string;
+  username?: string;
+  password?: string;
+  database: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: string;
+  replicaName: string;
+  redis: RedisConnection;
+  redisTimeoutMs: number;
+}
+
+/** A setting that cannot be used; the message names the variable and says what is wrong. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+const schema = {
+  type: 'object',
+  properties: {
+    PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 3000 },
+    HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
+    LOG_LEVEL: { type: 'string', enum: LOG_LEVELS, default: 'info' },
+    REPLICA_NAME: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' },
+    REDIS_HOST: { type: 'string', minLength: 1, default: 'redis' },
+    REDIS_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 6379 },
+    REDIS_USERNAME: { type: 'string', minLength: 1 },
+    REDIS_PASSWORD: { type: 'string', minLength: 1 },
+    REDIS_DB: { type: 'integer', minimum: 0, maximum: 15, default: 0 },
+    REDIS_URL: { type: 'string', pattern: '^rediss?://' },
+    REDIS_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 10000, default: 500 },
+  },
+} as const;
+
+interface RawEnv {
+  PORT: number;
+  HOST: string;
+  LOG_LEVEL: string;
+  REPLICA_NAME?: string;
+  REDIS_HOST: string;
+  REDIS_PORT: number;
+  REDIS_USERNAME?: string;
+  REDIS_PASSWORD?: string;
+  REDIS_DB: number;
+  REDIS_URL?: string;
+  REDIS_TIMEOUT_MS: number;
+}
+
+interface AjvIssue {
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+const explain = (issue: AjvIssue, env: NodeJS.ProcessEnv): string => {
+  const name = issue.instancePath.replace(/^\//, '');
+  // Secrets are never echoed: the message ends up in logs.
+  const secret = /PASSWORD|URL/.test(name);
+  const got = name && !secret ? ` (got ${JSON.stringify(env[name])})` : '';
+  let what = issue.message ?? 'is invalid';
+  if (issue.params.pattern === '^rediss?://') what = 'must start with redis:// or rediss://';
+  else if (Array.isArray(issue.params.allowedValues)) what = `must be one of ${issue.params.allowedValues.join(', ')}`;
+  else if (issue.params.pattern) what = 'must be printable ASCII without spaces';
+  return `${name || 'environment'} ${what}${got}`;
+};
+
+const redisFromUrl = (raw: string): RedisConnection => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('REDIS_URL is not a valid URL');
+  }
+  if (!url.hostname) throw new ConfigError('REDIS_URL has no host');
+  if (url.port && Number(url.port) < 1) throw new ConfigError(`REDIS_URL has an invalid port (got ${JSON.stringify(url.port)})`);
+  const dbPath = url.pathname.replace(/^\//, '');
+  if (dbPath !== '' && !/^(1[0-5]|[0-9])$/.test(dbPath)) {
+    throw new ConfigError(`REDIS_URL database must be a number from 0 to 15 (got ${JSON.stringify(dbPath)})`);
+  }
+  return {
+    url: raw,
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    database: dbPath === '' ? 0 : Number(dbPath),
+  };
+};
+
+/** Reads and validates the environment; throws ConfigError with a one-line message on bad input. */
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+  // Empty strings are how Compose passes an unset `${VAR:-}`; treat them as absent.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  let raw: RawEnv;
+  try {
+    raw = envSchema<RawEnv>({ schema: structuredClone(schema), data: present, env: false, dotenv: false });
+  } catch (error) {
+    const issues = (error as { errors?: AjvIssue[] }).errors;
+    const first = issues?.[0];
+    if (!first) throw new ConfigError((error as Error).message);
+    throw new ConfigError(explain(first, present));
+  }
+  const redis = raw.REDIS_URL
+    ? redisFromUrl(raw.REDIS_URL)
+    : {
+        url: `redis://${raw.REDIS_HOST.includes(':') ? `[${raw.REDIS_HOST}]` : raw.REDIS_HOST}:${raw.REDIS_PORT}`,
+        username: raw.REDIS_USERNAME,
+        password: raw.REDIS_PASSWORD,
+        database: raw.REDIS_DB,
+      };
+  return {
+    host: raw.HOST,
+    port: raw.PORT,
+    logLevel: raw.LOG_LEVEL,
+    replicaName: raw.REPLICA_NAME ?? hostname(),
+    redis,
+    redisTimeoutMs: raw.REDIS_TIMEOUT_MS,
+  };
+};

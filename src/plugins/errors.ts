@@ -1,0 +1,38 @@
+import fp from 'fastify-plugin';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { StoreUnavailableError } from '../visit-store.ts';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+const sendText = (reply: FastifyReply, status: number, text: string) =>
+  reply.code(status).header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-store').send(text);
+
+/** Short plain-text answers for every failure; details go to the log, never to the client. */
+export default fp(
+  async (app) => {
+    app.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {
+      const path = request.url.split('?', 1)[0] ?? request.url;
+      const allowed = METHODS.filter((method) => app.hasRoute({ method, url: path }));
+      if (allowed.length > 0) {
+        reply.header('allow', allowed.join(', '));
+        return sendText(reply, 405, `Method Not Allowed: ${path} accepts ${allowed.join(', ')}\n`);
+      }
+      return sendText(reply, 404, 'Not Found\n');
+    });
+
+    app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
+      if (error instanceof StoreUnavailableError) {
+        request.log.warn({ err: error.message }, 'visit store unavailable');
+        reply.header('retry-after', '1');
+        return sendText(reply, 503, 'Service Unavailable: the counter store is not reachable, try again shortly\n');
+      }
+      const status = error.statusCode ?? 500;
+      if (status >= 400 && status < 500) {
+        return sendText(reply, status, `${error.message}\n`);
+      }
+      request.log.error({ err: error }, 'request failed');
+      return sendText(reply, 500, 'Internal Server Error\n');
+    });
+  },
+  { name: 'errors' },
+);

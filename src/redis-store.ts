@@ -1,0 +1,92 @@
+import { createClient } from 'redis';
+import type { FastifyBaseLogger } from 'fastify';
+import type { RedisConnection } from './config.ts';
+import { StoreUnavailableError, type VisitStore } from './visit-store.ts';
+
+export const VISITS_KEY = 'visits';
+
+export interface RedisStoreOptions {
+  connection: RedisConnection;
+  /** Upper bound on one command, so a stalled Redis turns into a quick 503 instead of a hung request. */
+  timeoutMs: number;
+  log: FastifyBaseLogger;
+}
+
+// Reconnect fast at first, then settle at one attempt per second so a returning Redis is
+// noticed within about a second without hammering a host that is gone.
+const reconnectDelay = (retries: number): number => Math.min(50 * 2 ** retries, 1000);
+
+// node-redis's own command timeout stops counting once the command is written to the socket,
+// so a Redis that accepted the command but does not answer would hold the request forever.
+const withDeadline = <T>(pending: Promise<T>, ms: number): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new StoreUnavailableError(`redis did not answer within ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([pending, expired]).finally(() => {
+    clearTimeout(timer);
+  });
+};
+
+export const createRedisStore = ({ connection, timeoutMs, log }: RedisStoreOptions): VisitStore => {
+  const client = createClient({
+    url: connection.url,
+    username: connection.username,
+    password: connection.password,
+    database: connection.database,
+    // Without this, commands issued while Redis is away would queue without bound and all
+    // run at reconnect: late, and after their clients were already told 503.
+    disableOfflineQueue: true,
+    // A stalled Redis (SIGSTOP, overload) keeps the socket open, so replies stop but nothing
+    // errors: bound what can wait, and give up on each command at the deadline below.
+    commandsQueueMaxLength: 10_000,
+    commandOptions: { timeout: timeoutMs },
+    socket: { connectTimeout: Math.max(timeoutMs, 1000), reconnectStrategy: reconnectDelay },
+  });
+
+  let lastError = '';
+  client.on('error', (error: Error) => {
+    // The client emits the same error on every reconnect attempt; log each distinct one once.
+    const message = error.message || error.name;
+    if (message !== lastError) log.warn({ err: message }, 'redis connection problem');
+    lastError = message;
+  });
+  client.on('ready', () => {
+    lastError = '';
+    log.info('redis ready');
+  });
+  // connect() keeps retrying by itself; startup must not wait for Redis, /readyz reports it.
+  client.connect().catch((error: unknown) => {
+    log.error({ err: String(error) }, 'redis connect gave up');
+  });
+
+  return {
+    async increment() {
+      if (!client.isReady) throw new StoreUnavailableError('redis is not connected');
+      try {
+        return await withDeadline(client.incr(VISITS_KEY), timeoutMs);
+      } catch (error) {
+        throw new StoreUnavailableError(error instanceof Error ? error.message : String(error));
+      }
+    },
+    async isReady() {
+      if (!client.isReady) return false;
+      try {
+        return (await withDeadline(client.ping(), timeoutMs)) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (client.isReady) {
+        await client.close().catch(() => {
+          client.destroy();
+        });
+      } else if (client.isOpen) {
+        client.destroy();
+      }
+    },
+  };
+};
