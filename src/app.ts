@@ -1,6 +1,8 @@
+import fp from 'fastify-plugin';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import drain from './plugins/drain.ts';
 import errors from './plugins/errors.ts';
 import servedBy from './plugins/served-by.ts';
 import visitStore from './plugins/visit-store.ts';
@@ -15,15 +17,19 @@ export interface AppOptions {
   store: VisitStore;
 }
 
-/** The whole service as one plugin: what tests inject into and what the server process listens with. */
-export const visitCounter = async (app: FastifyInstance, { replicaName, store }: AppOptions) => {
+/**
+ * The whole service as one plugin: what tests inject into and what the server process listens with.
+ * Not encapsulated, so its error and not-found handlers cover every route of the instance.
+ */
+export const visitCounter = fp(async (app: FastifyInstance, { replicaName, store }: AppOptions) => {
   await app.register(visitStore, { store });
   await app.register(servedBy, { replicaName });
+  await app.register(drain);
   await app.register(errors);
   await app.register(welcome, { replicaName });
   await app.register(count, { replicaName });
   await app.register(health);
-};
+}, { name: 'visit-counter' });
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 

@@ -1,0 +1,108 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from 'redis';
+import { freePort } from './free-port.ts';
+
+const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+
+/** Fails loudly (never skips) when the real server is not installed. */
+export const assertRedisInstalled = (): void => {
+  const probe = spawnSync(BIN, ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(`integration tests need a real redis-server on PATH (or REDIS_SERVER_BIN); "${BIN}" did not run`);
+  }
+};
+
+export interface RedisOptions {
+  password?: string;
+  /** redis.conf-style extra arguments, e.g. ['--appendonly', 'yes']. */
+  args?: string[];
+}
+
+/** A real redis-server on a free loopback port in a temporary folder; restartable on the same port. */
+export class RedisServer {
+  readonly dir = mkdtempSync(join(tmpdir(), 'visit-counter-redis-'));
+  port = 0;
+  private process: ChildProcess | undefined;
+  private log = '';
+  private readonly options: RedisOptions;
+
+  constructor(options: RedisOptions = {}) {
+    this.options = options;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.port === 0) this.port = await freePort();
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'];
+    if (this.options.password) args.push('--requirepass', this.options.password);
+    args.push(...(this.options.args ?? []));
+    const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
+    this.process = child;
+    await this.waitUntilReady();
+  }
+
+  private async waitUntilReady(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (this.process?.exitCode !== null) throw new Error(`redis-server exited:\n${this.log}`);
+      try {
+        await this.command(['PING']);
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    throw new Error(`redis-server did not become ready:\n${this.log}`);
+  }
+
+  /** Runs one command on a short-lived connection of its own. */
+  async command(args: string[]): Promise<unknown> {
+    const client = createClient({
+      url: this.url,
+      password: this.options.password,
+      socket: { reconnectStrategy: false, connectTimeout: 1000 },
+    });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return await client.sendCommand(args);
+    } finally {
+      client.destroy();
+    }
+  }
+
+  async visits(): Promise<number> {
+    return Number((await this.command(['GET', 'visits'])) ?? 0);
+  }
+
+  /** Stops the process with a signal and waits for it to exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
+  async destroy(): Promise<void> {
+    this.resume();
+    await this.stop('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

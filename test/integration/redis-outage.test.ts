@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
+import { startApp, waitFor } from '../helpers/in-process-app.ts';
+
+const timed = async (url: string) => {
+  const started = performance.now();
+  const res = await fetch(url);
+  const body = await res.text();
+  return { status: res.status, body, ms: performance.now() - started };
+};
+
+describe('when Redis goes away', () => {
+  // Persisted, so a restart keeps the count and the test can tell what was counted.
+  const redis = new RedisServer({ args: ['--appendonly', 'yes'] });
+  let app: FastifyInstance;
+  let base: string;
+
+  before(async () => {
+    assertRedisInstalled();
+    await redis.start();
+    ({ app, base } = await startApp(redis));
+  });
+  after(async () => {
+    await app.close();
+    await redis.destroy();
+  });
+
+  it('answers 503 within 1 s while Redis is stopped, keeps / up, and recovers by itself', async () => {
+    assert.equal((await timed(`${base}/count`)).status, 200);
+    const counted = await redis.visits();
+    await redis.stop();
+
+    for (let i = 0; i < 5; i += 1) {
+      const res = await timed(`${base}/count`);
+      assert.equal(res.status, 503);
+      assert.ok(res.ms < 1000, `503 took ${res.ms} ms`);
+      assert.match(res.body, /counter store is not reachable/);
+    }
+    assert.equal((await timed(`${base}/`)).status, 200);
+    assert.equal((await timed(`${base}/readyz`)).status, 503);
+
+    await redis.start();
+    const recoveredIn = await waitFor(async () => (await fetch(`${base}/count`)).status === 200, 10_000);
+    assert.ok(recoveredIn < 10_000);
+    assert.equal(await redis.visits(), counted + 1, 'only the successful request after recovery was counted');
+  });
+
+  it('answers 503 within 1 s while Redis is stalled (SIGSTOP), then resumes', async () => {
+    redis.pause();
+    try {
+      const res = await timed(`${base}/count`);
+      assert.equal(res.status, 503);
+      assert.ok(res.ms < 1000, `503 took ${res.ms} ms`);
+      const ready = await timed(`${base}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.ok(ready.ms < 1000, `readyz took ${ready.ms} ms`);
+    } finally {
+      redis.resume();
+    }
+    await waitFor(async () => (await fetch(`${base}/count`)).status === 200, 10_000);
+  });
+});
+
+describe('when Redis is not up yet at start', () => {
+  const redis = new RedisServer();
+  let app: FastifyInstance | undefined;
+
+  before(() => {
+    assertRedisInstalled();
+  });
+  after(async () => {
+    await app?.close();
+    await redis.destroy();
+  });
+
+  it('starts anyway, is not ready, and becomes ready once Redis is up', async () => {
+    await redis.start();
+    await redis.stop();
+    let base: string;
+    ({ app, base } = await startApp(redis));
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal((await fetch(`${base}/readyz`)).status, 503);
+    assert.equal((await fetch(`${base}/count`)).status, 503);
+    await redis.start();
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 10_000);
+    assert.equal(await (await fetch(`${base}/count`)).text(), 'Total visits: 1\n');
+  });
+});

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { AppProcess } from '../helpers/app-process.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
+
+describe('the server process', () => {
+  describe('configuration errors', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ REDIS_PORT: 'abc' }, /^Invalid configuration: REDIS_PORT must be integer \(got "abc"\)\n$/],
+      [{ PORT: '-1' }, /^Invalid configuration: PORT must be >= 1/],
+      [{ REDIS_DB: 'one' }, /^Invalid configuration: REDIS_DB must be integer/],
+      [{ REDIS_URL: 'http://h:1' }, /^Invalid configuration: REDIS_URL must start with redis:\/\//],
+      [{ LOG_LEVEL: 'verbose' }, /^Invalid configuration: LOG_LEVEL must be one of/],
+    ];
+    for (const [env, message] of cases) {
+      it(`exits non-zero at once on ${Object.keys(env).join()}=${Object.values(env).join()}`, async () => {
+        const started = Date.now();
+        const exit = await new AppProcess(env).exited;
+        assert.notEqual(exit.code, 0);
+        assert.equal(exit.code, 78);
+        assert.match(exit.stderr, message);
+        assert.equal(exit.stderr.trim().split('\n').length, 1, 'one line');
+        assert.equal(exit.stdout, '');
+        assert.ok(Date.now() - started < 5000);
+      });
+    }
+  });
+
+  describe('with Redis', () => {
+    const redis = new RedisServer({ password: 'p@ss word' });
+
+    before(async () => {
+      assertRedisInstalled();
+      await redis.start();
+    });
+    after(async () => {
+      await redis.destroy();
+    });
+
+    const launch = async (env: Record<string, string>) => {
+      const port = await freePort();
+      const app = new AppProcess({ HOST: '127.0.0.1', PORT: String(port), REPLICA_NAME: 'proc-1', ...env });
+      await app.listening();
+      return { app, base: `http://127.0.0.1:${port}` };
+    };
+
+    it('connects with REDIS_URL credentials and logs one JSON line per request', async () => {
+      const { app, base } = await launch({ REDIS_URL: `redis://:${encodeURIComponent('p@ss word')}@127.0.0.1:${redis.port}/0` });
+      try {
+        const res = await fetch(`${base}/count`, { headers: { 'x-request-id': 'req-42' } });
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('x-served-by'), 'proc-1');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const lines = app.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+        const requests = lines.filter((line) => line.msg === 'request');
+        assert.equal(requests.length, 1);
+        const [line] = requests;
+        assert.equal(line?.reqId, 'req-42');
+        assert.equal(line.replica, 'proc-1');
+        assert.equal(line.route, '/count');
+        assert.equal(line.status, 200);
+        assert.equal(typeof line.durationMs, 'number');
+      } finally {
+        app.kill();
+      }
+    });
+
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      it(`on ${signal} finishes the request in flight, refuses new ones and exits 0`, async () => {
+        const { app, base } = await launch({
+          REDIS_HOST: '127.0.0.1',
+          REDIS_PORT: String(redis.port),
+          REDIS_PASSWORD: 'p@ss word',
+          REDIS_TIMEOUT_MS: '5000',
+        });
+        const before = await redis.visits();
+        // Hold Redis still so the request is provably in flight when the signal arrives.
+        redis.pause();
+        const inFlight = fetch(`${base}/count`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const signalledAt = Date.now();
+        app.child.kill(signal);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await assert.rejects(fetch(`${base}/healthz`), 'a new connection is refused while draining');
+        redis.resume();
+
+        const res = await inFlight;
+        assert.equal(res.status, 200);
+        assert.equal(await res.text(), `Total visits: ${before + 1}\n`);
+        const exit = await app.exited;
+        assert.equal(exit.code, 0);
+        assert.ok(Date.now() - signalledAt < 10_000);
+        assert.match(exit.stdout, /"msg":"stopped"/);
+        assert.equal(await redis.visits(), before + 1);
+      });
+    }
+  });
+});
