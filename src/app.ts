@@ -1,9 +1,10 @@
 import fp from 'fastify-plugin';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import drain from './plugins/drain.ts';
 import errors from './plugins/errors.ts';
+import noGetBodies from './plugins/no-get-bodies.ts';
 import servedBy from './plugins/served-by.ts';
 import visitStore from './plugins/visit-store.ts';
 import { OneLinePerRequest } from './request-log.ts';
@@ -25,6 +26,7 @@ export const visitCounter = fp(async (app: FastifyInstance, { replicaName, store
   await app.register(visitStore, { store });
   await app.register(servedBy, { replicaName });
   await app.register(drain);
+  await app.register(noGetBodies);
   await app.register(errors);
   await app.register(welcome, { replicaName });
   await app.register(count, { replicaName });
@@ -39,7 +41,7 @@ const requestId = (request: IncomingMessage): string => {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 };
 
-export const serverOptions = (loggerInstance?: FastifyBaseLogger): FastifyServerOptions => ({
+export const serverOptions = (replicaName: string, loggerInstance?: FastifyBaseLogger): FastifyServerOptions => ({
   ...(loggerInstance ? { loggerInstance } : { logger: false }),
   logController: new OneLinePerRequest(),
   requestIdHeader: false,
@@ -49,10 +51,21 @@ export const serverOptions = (loggerInstance?: FastifyBaseLogger): FastifyServer
   keepAliveTimeout: 75_000,
   requestTimeout: 30_000,
   bodyLimit: 16 * 1024,
+  // Fastify answers these (malformed percent-encoding, bad content types) before routing, in JSON
+  // with its internal error codes; answer them like every other 4xx here.
+  // No hook has run yet for these, so the replica header is set here.
+  frameworkErrors: (error, request, reply) => {
+    void (reply as FastifyReply)
+      .code(error.statusCode ?? 400)
+      .header('x-served-by', replicaName)
+      .header('x-request-id', request.id)
+      .header('content-type', 'text/plain; charset=utf-8')
+      .send(error.code === 'FST_ERR_BAD_URL' ? 'Bad Request: malformed URL\n' : `${error.message}\n`);
+  },
 });
 
 export const buildApp = async (options: AppOptions, logger?: FastifyBaseLogger) => {
-  const app = Fastify(serverOptions(logger));
+  const app = Fastify(serverOptions(options.replicaName, logger));
   await app.register(visitCounter, options);
   return app;
 };

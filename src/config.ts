@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { envSchema } from 'env-schema';
 
@@ -35,6 +36,7 @@ const schema = {
     REDIS_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 6379 },
     REDIS_USERNAME: { type: 'string', minLength: 1 },
     REDIS_PASSWORD: { type: 'string', minLength: 1 },
+    REDIS_PASSWORD_FILE: { type: 'string', minLength: 1 },
     REDIS_DB: { type: 'integer', minimum: 0, maximum: 15, default: 0 },
     REDIS_URL: { type: 'string', pattern: '^rediss?://' },
     REDIS_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 10000, default: 500 },
@@ -50,6 +52,7 @@ interface RawEnv {
   REDIS_PORT: number;
   REDIS_USERNAME?: string;
   REDIS_PASSWORD?: string;
+  REDIS_PASSWORD_FILE?: string;
   REDIS_DB: number;
   REDIS_URL?: string;
   REDIS_TIMEOUT_MS: number;
@@ -73,7 +76,9 @@ const explain = (issue: AjvIssue, env: NodeJS.ProcessEnv): string => {
   return `${name || 'environment'} ${what}${got}`;
 };
 
-const redisFromUrl = (raw: string): RedisConnection => {
+// Credentials in the URL win; without them, REDIS_USERNAME and the password (or its file) apply,
+// so a secret file can go with a URL that holds none.
+const redisFromUrl = (raw: string, username?: string, password?: string): RedisConnection => {
   let url: URL;
   try {
     url = new URL(raw);
@@ -88,10 +93,23 @@ const redisFromUrl = (raw: string): RedisConnection => {
   }
   return {
     url: raw,
-    username: url.username ? decodeURIComponent(url.username) : undefined,
-    password: url.password ? decodeURIComponent(url.password) : undefined,
+    username: url.username ? decodeURIComponent(url.username) : username,
+    password: url.password ? decodeURIComponent(url.password) : password,
     database: dbPath === '' ? 0 : Number(dbPath),
   };
+};
+
+// Compose and Kubernetes secrets arrive as files; one trailing newline is the file's, not the password's.
+const readPasswordFile = (path: string): string => {
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`REDIS_PASSWORD_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}: ${path})`);
+  }
+  const password = content.replace(/\r?\n$/, '');
+  if (!password) throw new ConfigError(`REDIS_PASSWORD_FILE is empty (${path})`);
+  return password;
 };
 
 /** Reads and validates the environment; throws ConfigError with a one-line message on bad input. */
@@ -107,12 +125,16 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     if (!first) throw new ConfigError((error as Error).message);
     throw new ConfigError(explain(first, present));
   }
+  if (raw.REDIS_PASSWORD !== undefined && raw.REDIS_PASSWORD_FILE !== undefined) {
+    throw new ConfigError('REDIS_PASSWORD and REDIS_PASSWORD_FILE are both set; set only one');
+  }
+  const password = raw.REDIS_PASSWORD_FILE === undefined ? raw.REDIS_PASSWORD : readPasswordFile(raw.REDIS_PASSWORD_FILE);
   const redis = raw.REDIS_URL
-    ? redisFromUrl(raw.REDIS_URL)
+    ? redisFromUrl(raw.REDIS_URL, raw.REDIS_USERNAME, password)
     : {
         url: `redis://${raw.REDIS_HOST.includes(':') ? `[${raw.REDIS_HOST}]` : raw.REDIS_HOST}:${raw.REDIS_PORT}`,
         username: raw.REDIS_USERNAME,
-        password: raw.REDIS_PASSWORD,
+        password,
         database: raw.REDIS_DB,
       };
   return {

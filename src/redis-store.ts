@@ -1,9 +1,31 @@
-import { createClient } from 'redis';
+import { createClient, defineScript, type CommandParser } from 'redis';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RedisConnection } from './config.ts';
 import { StoreUnavailableError, type VisitStore } from './visit-store.ts';
 
 export const VISITS_KEY = 'visits';
+/** Markers of requests already counted live under this prefix (the app's ACL allows only these keys). */
+export const MARKER_PREFIX = 'visits:req:';
+/** Long enough to outlive nginx's retries of one request (proxy_next_upstream_timeout is 5 s). */
+export const MARKER_TTL_SECONDS = 30;
+
+// One round trip, atomic: either this key was counted already and its total is returned, or the
+// counter is incremented and the key remembers the new total.
+const COUNT_ONCE = defineScript({
+  NUMBER_OF_KEYS: 2,
+  SCRIPT: `
+local seen = redis.call('GET', KEYS[2])
+if seen then return tonumber(seen) end
+local total = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[2], total, 'EX', ARGV[1])
+return total`,
+  parseCommand(parser: CommandParser, counterKey: string, markerKey: string, ttlSeconds: number) {
+    parser.pushKey(counterKey);
+    parser.pushKey(markerKey);
+    parser.push(String(ttlSeconds));
+  },
+  transformReply: (reply: unknown): number => Number(reply),
+});
 
 export interface RedisStoreOptions {
   connection: RedisConnection;
@@ -36,6 +58,9 @@ export const createRedisStore = ({ connection, timeoutMs, log }: RedisStoreOptio
     username: connection.username,
     password: connection.password,
     database: connection.database,
+    scripts: { countOnce: COUNT_ONCE },
+    // The app's Redis user may run only what counting needs; CLIENT SETINFO is not among it.
+    disableClientInfo: true,
     // Without this, commands issued while Redis is away would queue without bound and all
     // run at reconnect: late, and after their clients were already told 503.
     disableOfflineQueue: true,
@@ -63,10 +88,13 @@ export const createRedisStore = ({ connection, timeoutMs, log }: RedisStoreOptio
   });
 
   return {
-    async increment() {
+    async increment(idempotencyKey) {
       if (!client.isReady) throw new StoreUnavailableError('redis is not connected');
       try {
-        return await withDeadline(client.incr(VISITS_KEY), timeoutMs);
+        const pending = idempotencyKey
+          ? client.countOnce(VISITS_KEY, MARKER_PREFIX + idempotencyKey, MARKER_TTL_SECONDS)
+          : client.incr(VISITS_KEY);
+        return await withDeadline(pending, timeoutMs);
       } catch (error) {
         throw new StoreUnavailableError(error instanceof Error ? error.message : String(error));
       }

@@ -2,17 +2,23 @@ import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { StoreUnavailableError } from '../visit-store.ts';
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-
 const sendText = (reply: FastifyReply, status: number, text: string) =>
   reply.code(status).header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-store').send(text);
 
 /** Short plain-text answers for every failure; details go to the log, never to the client. */
 export default fp(
   async (app) => {
+    // Methods of every route registered after this plugin, by path, to tell 405 from 404. Looked up
+    // by exact string: the request path is client input and must not be parsed as a route pattern.
+    const methodsByPath = new Map<string, string[]>();
+    app.addHook('onRoute', (route) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      methodsByPath.set(route.url, [...(methodsByPath.get(route.url) ?? []), ...methods]);
+    });
+
     app.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {
       const path = request.url.split('?', 1)[0] ?? request.url;
-      const allowed = METHODS.filter((method) => app.hasRoute({ method, url: path }));
+      const allowed = methodsByPath.get(path) ?? [];
       if (allowed.length > 0) {
         reply.header('allow', allowed.join(', '));
         return sendText(reply, 405, `Method Not Allowed: ${path} accepts ${allowed.join(', ')}\n`);

@@ -5,10 +5,14 @@ export class FakeStore implements VisitStore {
   count = 0;
   available = true;
   closed = false;
+  readonly seen = new Map<string, number>();
 
-  async increment(): Promise<number> {
+  async increment(idempotencyKey?: string): Promise<number> {
     if (!this.available) throw new StoreUnavailableError('fake store is down');
+    const earlier = idempotencyKey === undefined ? undefined : this.seen.get(idempotencyKey);
+    if (earlier !== undefined) return earlier;
     this.count += 1;
+    if (idempotencyKey !== undefined) this.seen.set(idempotencyKey, this.count);
     return this.count;
   }
 

@@ -16,6 +16,8 @@ export const assertRedisInstalled = (): void => {
 };
 
 export interface RedisOptions {
+  /** Credentials the helper itself uses; with no username, --requirepass sets them on the default user. */
+  username?: string;
   password?: string;
   /** redis.conf-style extra arguments, e.g. ['--appendonly', 'yes']. */
   args?: string[];
@@ -40,7 +42,7 @@ export class RedisServer {
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'];
-    if (this.options.password) args.push('--requirepass', this.options.password);
+    if (this.options.password && !this.options.username) args.push('--requirepass', this.options.password);
     args.push(...(this.options.args ?? []));
     const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
@@ -67,6 +69,7 @@ export class RedisServer {
   async command(args: string[]): Promise<unknown> {
     const client = createClient({
       url: this.url,
+      username: this.options.username,
       password: this.options.password,
       socket: { reconnectStrategy: false, connectTimeout: 1000 },
     });

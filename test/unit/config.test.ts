@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 
@@ -30,6 +33,18 @@ describe('loadConfig', () => {
   it('lets REDIS_URL override the parts', () => {
     const config = loadConfig({ REDIS_HOST: 'ignored', REDIS_URL: 'rediss://user:p%40ss@db.example:6390/3' });
     assert.deepEqual(config.redis, { url: 'rediss://user:p%40ss@db.example:6390/3', username: 'user', password: 'p@ss', database: 3 });
+  });
+
+  it('reads the password from REDIS_PASSWORD_FILE, without its trailing newline', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'vc-config-')), 'password');
+    writeFileSync(file, 'from-a-secret\n');
+    assert.equal(loadConfig({ REDIS_PASSWORD_FILE: file }).redis.password, 'from-a-secret');
+    assert.equal(loadConfig({ REDIS_PASSWORD_FILE: file, REDIS_URL: 'redis://h:1' }).redis.password, 'from-a-secret');
+  });
+
+  it('rejects an unreadable REDIS_PASSWORD_FILE, and both password settings at once', () => {
+    assert.throws(() => loadConfig({ REDIS_PASSWORD_FILE: '/nonexistent/pw' }), /^ConfigError: REDIS_PASSWORD_FILE cannot be read \(ENOENT/);
+    assert.throws(() => loadConfig({ REDIS_PASSWORD_FILE: '/x', REDIS_PASSWORD: 'y' }), /both set/);
   });
 
   it('treats empty values as unset', () => {

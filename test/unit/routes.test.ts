@@ -88,6 +88,36 @@ describe('routes', () => {
       assert.equal(store.count, 0);
     });
 
+    it('counts a repeated Idempotency-Key once and answers it with the first total', async () => {
+      const first = await app.inject({ url: '/count', headers: { 'idempotency-key': 'nginx-req-1' } });
+      const retry = await app.inject({ url: '/count', headers: { 'idempotency-key': 'nginx-req-1' } });
+      const other = await app.inject({ url: '/count', headers: { 'idempotency-key': 'nginx-req-2' } });
+      assert.equal(first.body, 'Total visits: 1\n');
+      assert.equal(retry.body, 'Total visits: 1\n');
+      assert.equal(other.body, 'Total visits: 2\n');
+      assert.equal(store.count, 2);
+    });
+
+    it('refuses a malformed Idempotency-Key with 400 and counts nothing', async () => {
+      const res = await app.inject({ url: '/count', headers: { 'idempotency-key': 'has space' } });
+      assert.equal(res.statusCode, 400);
+      assert.match(res.body, /Idempotency-Key/);
+      assert.equal(store.count, 0);
+    });
+
+    it('refuses a body on GET with 413 and counts nothing', async () => {
+      const res = await app.inject({ url: '/count', payload: 'x=1', headers: { 'content-type': 'text/plain' } });
+      assert.equal(res.statusCode, 413);
+      assert.equal(store.count, 0);
+    });
+
+    it('answers a malformed URL with a short 400', async () => {
+      const res = await app.inject({ url: '/count%AA' });
+      assert.equal(res.statusCode, 400);
+      assert.equal(res.body, 'Bad Request: malformed URL\n');
+      assert.equal(res.headers['x-served-by'], 'web-test-1');
+    });
+
     it('does not count HEAD requests (405 with Allow: GET)', async () => {
       const res = await app.inject({ method: 'HEAD', url: '/count' });
       assert.equal(res.statusCode, 405);
