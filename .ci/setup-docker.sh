@@ -46,15 +46,17 @@ INPUTS_LABEL=local.standin.inputs
 export DOCKER_BUILDKIT=0 DEBIAN_FRONTEND=noninteractive
 
 die() { printf 'setup-docker: ERROR: %s\n' "$*" >&2; exit 1; }
+say() { printf 'setup-docker: %s\n' "$*" >&2; }   # one line per step that does work
 warn() { printf 'setup-docker: warning: %s\n' "$*" >&2; }
 
 # run_logged LOG CMD...: run CMD with its output appended to LOG; on failure
-# show the end of LOG and stop.
+# show the end of that output and stop.
 run_logged() {
-    local log=$1; shift
+    local log=$1 start; shift
     printf '\n### %s: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$log"
+    start=$(stat -c %s "$log")
     if ! "$@" >>"$log" 2>&1; then
-        tail -n 40 "$log" | sed 's/^/    | /' >&2
+        tail -c +"$((start + 1))" "$log" | tail -n 40 | sed 's/^/    | /' >&2
         die "failed: $* (full log: $log)"
     fi
 }
@@ -164,6 +166,7 @@ ensure_engine() {
     command -v docker >/dev/null || die "no docker client on PATH"
 
     if ! command -v dockerd >/dev/null; then
+        say "installing Debian's docker.io"
         apt_install docker.io
     fi
     # dockerd needs cgroups mounted; every machine of this kind has them, but
@@ -199,9 +202,11 @@ ensure_engine() {
             mtu=$(cat "/sys/class/net/$dev/mtu")
             if ((mtu > 0 && mtu < 1500)); then args+=(--mtu "$mtu"); fi
         fi
+        say "starting dockerd ${args[*]} (log: $DOCKERD_LOG)"
         mkdir -p "$(dirname "$DOCKERD_LOG")"
         printf '\n### %s: dockerd %s\n' "$(date -u +%FT%TZ)" "${args[*]}" >>"$DOCKERD_LOG"
-        setsid nohup dockerd "${args[@]}" </dev/null >>"$DOCKERD_LOG" 2>&1 &
+        # (fd 9, this script's lock, must not stay open in dockerd)
+        setsid nohup dockerd "${args[@]}" </dev/null >>"$DOCKERD_LOG" 2>&1 9>&- &
     fi
 
     local deadline=$((SECONDS + ${DOCKERD_START_TIMEOUT:-90}))
@@ -225,6 +230,7 @@ compose_v2() { docker compose version --short 2>/dev/null | grep -qE '^v?2\.'; }
 ensure_compose() {
     step_start
     if compose_v2; then step_end compose present; return; fi
+    say "installing Compose v2 from Debian's docker-compose package"
     command -v xz >/dev/null || apt_install xz-utils
     command -v gpgv >/dev/null || apt_install gpgv
 
@@ -283,9 +289,13 @@ stage() {
 # build_image TAG HASH CONTEXT [docker build options...]
 build_image() {
     local tag=$1 hash=$2 ctx=$3; shift 3
+    say "building $tag"
     run_logged "$LOG_DIR/build-${tag//[\/:]/_}.log" \
         docker build --label "$INPUTS_LABEL=$hash" -t "$tag" "$@" "$ctx"
 }
+
+# built TAG START: notes that TAG was (re)made, and how long it took since START.
+built() { BUILT+=("$1"); BUILT_TIMES+=("$1 $((SECONDS - $2))s"); }
 
 # Unmounts whatever is mounted below DIR (debootstrap mounts /proc and /sys
 # in its target; an interrupted run can leave them there).
@@ -308,6 +318,7 @@ ensure_rootfs_tarball() {
     local tar=$CACHE/rootfs-$ROOTFS_SUITE-minbase.tar dir=$CACHE/rootfs.tmp mirror
     if [[ -s $tar && -z ${STANDINS_REFRESH_ROOTFS:-} ]]; then return; fi
     command -v debootstrap >/dev/null || apt_install debootstrap
+    say "making a Debian $ROOTFS_SUITE minbase rootfs with debootstrap (cached in $CACHE)"
     mirror=$(mirror_for "$ROOTFS_SUITE") || die "no Debian mirror of this machine serves $ROOTFS_SUITE: $(debian_mirrors | tr '\n' ' ')"
     remove_tree "$dir"
     mkdir -p "$CACHE/debs"
@@ -331,7 +342,7 @@ ensure_rootfs_tarball() {
 }
 
 ensure_rootfs_image() {
-    local tar=$CACHE/rootfs-$ROOTFS_SUITE-minbase.tar
+    local tar=$CACHE/rootfs-$ROOTFS_SUITE-minbase.tar t0=$SECONDS
     if image_exists "$ROOTFS_IMAGE" && [[ -z ${STANDINS_REFRESH_ROOTFS:-} ]]; then return; fi
     ensure_rootfs_tarball
     run_logged "$LOG_DIR/build-rootfs.log" docker import \
@@ -339,21 +350,21 @@ ensure_rootfs_image() {
         --change 'CMD ["bash"]' \
         --message "debootstrap --variant=minbase $ROOTFS_SUITE" \
         "$tar" "$ROOTFS_IMAGE"
-    BUILT+=("$ROOTFS_IMAGE")
+    built "$ROOTFS_IMAGE" "$t0"
 }
 
 ensure_base_image() {
-    local hash ctx
+    local hash ctx t0=$SECONDS
     hash=$(inputs_hash "$STANDINS_DIR/base" "$(image_id "$ROOTFS_IMAGE")" "$(sha256sum <"$HOST_CA")")
     if [[ -z ${STANDINS_REBUILD:-} && $(image_inputs "$BASE_IMAGE") == "$hash" ]]; then return; fi
     ctx=$(stage base)
     cp "$HOST_CA" "$ctx/host-ca-bundle.crt"
     build_image "$BASE_IMAGE" "$hash" "$ctx" --build-arg "ROOTFS_IMAGE=$ROOTFS_IMAGE"
-    BUILT+=("$BASE_IMAGE")
+    built "$BASE_IMAGE" "$t0"
 }
 
 ensure_node_image() {
-    local hash ctx arch node_pkg openssl_arch node_version npm_version
+    local hash ctx arch node_pkg openssl_arch node_version npm_version t0=$SECONDS
     hash=$(inputs_hash "$STANDINS_DIR/node" "$(image_id "$BASE_IMAGE")" \
         "node ${STANDINS_NODE_SPEC:-24}" "npm ${STANDINS_NPM_SPEC:-11}")
     if [[ -z ${STANDINS_REBUILD:-} && $(image_inputs "$NODE_IMAGE") == "$hash" ]]; then return; fi
@@ -369,7 +380,7 @@ ensure_node_image() {
     (
         cd "$ctx/pack"
         export NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS:-$HOST_CA}
-        run_logged "$LOG_DIR/npm-pack.log" npm pack --silent --no-update-notifier \
+        run_logged "$LOG_DIR/npm-pack.log" npm pack --loglevel=error --no-update-notifier \
             "$node_pkg@${STANDINS_NODE_SPEC:-24}" "npm@${STANDINS_NPM_SPEC:-11}"
     )
     mv "$ctx"/pack/"$node_pkg"-*.tgz "$ctx/node.tgz" || die "npm pack gave no $node_pkg tarball"
@@ -384,17 +395,17 @@ ensure_node_image() {
     # the unpack stage stays behind as an untagged image holding the tarballs
     docker image prune -f --filter label=local.standin.stage=node-unpack >/dev/null 2>&1 || true
     rm -rf "$ctx"
-    BUILT+=("$NODE_IMAGE")
+    built "$NODE_IMAGE" "$t0"
 }
 
 ensure_apt_image() { # TAG NAME
-    local tag=$1 name=$2 hash ctx
+    local tag=$1 name=$2 hash ctx t0=$SECONDS
     hash=$(inputs_hash "$STANDINS_DIR/$name" "$(image_id "$BASE_IMAGE")")
     if [[ -z ${STANDINS_REBUILD:-} && $(image_inputs "$tag") == "$hash" ]]; then return; fi
     ctx=$(stage "$name")
     build_image "$tag" "$hash" "$ctx" --build-arg "BASE_IMAGE=$BASE_IMAGE"
     rm -rf "$ctx"
-    BUILT+=("$tag")
+    built "$tag" "$t0"
 }
 
 # Checks that freshly built stand-ins do what the tests need of them.
@@ -455,7 +466,7 @@ image_versions() { # TAG CMD
 
 ensure_standins() {
     step_start
-    BUILT=()
+    BUILT=() BUILT_TIMES=()
     mkdir -p "$CACHE"
     [[ -r $HOST_CA ]] || die "no CA bundle at $HOST_CA"
     ensure_rootfs_image
@@ -463,9 +474,12 @@ ensure_standins() {
     ensure_node_image
     ensure_apt_image "$REDIS_IMAGE" redis
     ensure_apt_image "$NGINX_IMAGE" nginx
-    smoke_test
+    local t0=$SECONDS
     if ((${#BUILT[@]})); then
-        step_end images "built: ${BUILT[*]}"
+        say "checking the new images"
+        smoke_test
+        BUILT_TIMES+=("checks $((SECONDS - t0))s")
+        step_end images "built: $(IFS=,; echo "${BUILT_TIMES[*]}" | sed 's/,/, /g')"
     else
         step_end images present
     fi
