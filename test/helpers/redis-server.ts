@@ -19,6 +19,8 @@ export interface RedisOptions {
   /** Credentials the helper itself uses; with no username, --requirepass sets them on the default user. */
   username?: string;
   password?: string;
+  /** A redis.conf to start from; without one, a throwaway server with persistence off. */
+  config?: string;
   /** redis.conf-style extra arguments, e.g. ['--appendonly', 'yes']. */
   args?: string[];
 }
@@ -41,7 +43,9 @@ export class RedisServer {
 
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'];
+    const args = this.options.config
+      ? [this.options.config, '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir]
+      : ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'];
     if (this.options.password && !this.options.username) args.push('--requirepass', this.options.password);
     args.push(...(this.options.args ?? []));
     const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
