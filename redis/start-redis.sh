@@ -15,5 +15,9 @@ esac
 
 # Quote for redis.conf: backslashes and double quotes escaped inside double quotes.
 quoted=$(printf '%s' "$REDIS_PASSWORD" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')
-printf 'requirepass "%s"\nappendfsync %s\n' "$quoted" "$fsync" \
-  | exec redis-server /usr/local/etc/redis/redis.conf -
+# A here-document, not a pipe: in a pipeline `exec` only replaces a subshell, which left this
+# shell as PID 1; it ignores SIGTERM, so `docker stop` waited 10 s and then SIGKILLed Redis.
+exec redis-server /usr/local/etc/redis/redis.conf - <<EOF
+requirepass "$quoted"
+appendfsync $fsync
+EOF

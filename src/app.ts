@@ -50,6 +50,10 @@ export const serverOptions = (replicaName: string, loggerInstance?: FastifyBaseL
   // connection before the app does and never sends a request on a socket the app is closing.
   keepAliveTimeout: 75_000,
   requestTimeout: 30_000,
+  // While draining, a request that still arrives on an open keep-alive connection is served (with
+  // `Connection: close`, see plugins/drain.ts) instead of Fastify's default 503, which nginx would
+  // pass to the client: it retries only errors and timeouts, not 503s.
+  return503OnClosing: false,
   bodyLimit: 16 * 1024,
   // Fastify answers these (malformed percent-encoding, bad content types) before routing, in JSON
   // with its internal error codes; answer them like every other 4xx here.

@@ -37,6 +37,17 @@ const stop = async (signal: string) => {
 process.once('SIGTERM', () => void stop('SIGTERM'));
 process.once('SIGINT', () => void stop('SIGINT'));
 
+// nginx sends a replica requests as soon as Docker's DNS lists it, that is as soon as its container
+// starts. Listening before Redis is connected would answer those first requests 503, which nginx
+// passes on; a refused connection instead makes nginx try another replica. So wait for Redis
+// first, for a bounded time: a replica started while Redis is down still comes up (/readyz says so).
+const REDIS_WAIT_AT_START_MS = 5_000;
+const waitUntil = Date.now() + REDIS_WAIT_AT_START_MS;
+const isStopping = (): boolean => stopping; // set by a signal handler while this waits
+while (!isStopping() && Date.now() < waitUntil && !(await store.isReady())) {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 try {
   await app.listen({ host: config.host, port: config.port });
 } catch (error) {

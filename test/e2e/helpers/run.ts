@@ -56,7 +56,7 @@ const tail = (text: string, lines: number): string => text.trimEnd().split('\n')
 
 export const describeRun = (command: string, args: string[], result: RunResult): string => {
   const how = result.failure ?? `exited with ${result.code}`;
-  const output = tail(`${result.stdout}\n${result.stderr}`, 40);
+  const output = tail(`${result.stdout}\n${result.stderr}`.trim(), 40);
   return `\`${[command, ...args].join(' ')}\` ${how}${output ? `:\n${output}` : ''}`;
 };
 

@@ -1,0 +1,143 @@
+export const ACCEPT = {
+  text: 'text/plain',
+  html: 'text/html',
+  json: 'application/json',
+} as const;
+
+export interface Reply {
+  status: number;
+  contentType: string;
+  /** X-Served-By: the replica (container hostname) that answered. */
+  servedBy: string;
+  headers: Headers;
+  body: string;
+  ms: number;
+}
+
+/** One GET through nginx; rejects on a network error or when no answer comes within timeoutMs. */
+export const get = async (url: string, accept?: string, timeoutMs = 10_000): Promise<Reply> => {
+  const started = performance.now();
+  const res = await fetch(url, {
+    headers: accept ? { accept } : {},
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const body = await res.text();
+  return {
+    status: res.status,
+    contentType: res.headers.get('content-type') ?? '',
+    servedBy: res.headers.get('x-served-by') ?? '',
+    headers: res.headers,
+    body,
+    ms: performance.now() - started,
+  };
+};
+
+/** The count in a JSON /count answer; throws when the body is not one. */
+export const countOf = (reply: Reply): number => {
+  const parsed = JSON.parse(reply.body) as unknown;
+  const count = typeof parsed === 'object' && parsed !== null ? (parsed as { count?: unknown }).count : undefined;
+  if (typeof count !== 'number' || !Number.isInteger(count)) throw new Error(`no integer count in ${reply.body}`);
+  return count;
+};
+
+/** GET /count in JSON. */
+export const count = (base: string): Promise<Reply> => get(`${base}/count`, ACCEPT.json);
+
+/** How often each X-Served-By value answered. */
+export const tally = (replies: { servedBy: string }[]): Map<string, number> => {
+  const seen = new Map<string, number>();
+  for (const { servedBy } of replies) seen.set(servedBy, (seen.get(servedBy) ?? 0) + 1);
+  return seen;
+};
+
+/** `total` calls of `task`, at most `concurrency` at a time; results in call order. */
+export const pool = async <T>(total: number, concurrency: number, task: (index: number) => Promise<T>): Promise<T[]> => {
+  const results = new Array<T>(total);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < total) {
+      const index = next;
+      next += 1;
+      results[index] = await task(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  return results;
+};
+
+export interface Outcome {
+  /** Date.now() when the answer (or the error) came. */
+  at: number;
+  /** How long the request took. */
+  ms: number;
+  status: number;
+  servedBy: string;
+  count?: number;
+  error?: string;
+}
+
+export interface LoadOptions {
+  /** Concurrent loops, each sending one request after the other. */
+  loops: number;
+  /** Hard limits, so a forgotten load cannot run on: whichever comes first ends it. */
+  maxMs: number;
+  maxRequests: number;
+}
+
+/**
+ * Background load on GET /count (JSON) against one base URL: a few sequential loops that run
+ * until stop() or their bounds. Every answer and every network error is recorded.
+ */
+export class Load {
+  readonly outcomes: Outcome[] = [];
+  private stopping = false;
+  private readonly done: Promise<void>;
+
+  constructor(base: string, { loops, maxMs, maxRequests }: LoadOptions) {
+    const deadline = Date.now() + maxMs;
+    const loop = async (): Promise<void> => {
+      while (!this.stopping && Date.now() < deadline && this.outcomes.length < maxRequests) {
+        const started = performance.now();
+        try {
+          const reply = await count(base);
+          const outcome: Outcome = { at: Date.now(), ms: reply.ms, status: reply.status, servedBy: reply.servedBy };
+          if (reply.status >= 200 && reply.status < 300) outcome.count = countOf(reply);
+          this.outcomes.push(outcome);
+        } catch (error) {
+          this.outcomes.push({ at: Date.now(), ms: performance.now() - started, status: 0, servedBy: '', error: String(error) });
+          // A refused connection fails at once; do not spin on it.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    };
+    this.done = Promise.all(Array.from({ length: loops }, loop)).then(() => undefined);
+  }
+
+  /** Answers since a moment (Date.now()). */
+  since(at: number): Outcome[] {
+    return this.outcomes.filter((outcome) => outcome.at >= at);
+  }
+
+  async stop(): Promise<Outcome[]> {
+    this.stopping = true;
+    await this.done;
+    return this.outcomes;
+  }
+}
+
+export const isOk = (outcome: { status: number }): boolean => outcome.status >= 200 && outcome.status < 300;
+
+/** Polls until check() is true; resolves with the time it took, rejects after timeoutMs. */
+export const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<number> => {
+  const started = Date.now();
+  for (;;) {
+    let lastError = '';
+    try {
+      if (await check()) return Date.now() - started;
+    } catch (error) {
+      lastError = ` (last error: ${String(error)})`;
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms${lastError}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+};
