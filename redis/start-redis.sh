@@ -1,23 +1,30 @@
 #!/bin/sh
-# Starts redis-server with the committed redis.conf plus the settings that come from the
-# environment. Secrets go in through stdin, not argv, so they never show in `ps`.
+# Starts redis-server with the committed redis.conf plus what comes from the environment: the
+# app user's password (from a secret file) and the fsync policy. The settings reach Redis on
+# stdin, never on argv, so they do not show in `ps`; the password only as its SHA-256.
 set -eu
 
-if [ -z "${REDIS_PASSWORD:-}" ]; then
-  echo "start-redis: REDIS_PASSWORD must be set (Redis is never run without a password)" >&2
-  exit 78
-fi
+fail() { echo "start-redis: $*" >&2; exit 78; }
+
+password_file="${REDIS_PASSWORD_FILE:-/run/secrets/redis_password}"
+[ -r "$password_file" ] || fail "REDIS_PASSWORD_FILE cannot be read ($password_file)"
+# A trailing newline belongs to the file, not to the password (the app reads it the same way).
+password=$(cat "$password_file")
+[ -n "$password" ] || fail "REDIS_PASSWORD_FILE is empty ($password_file)"
+hash=$(printf '%s' "$password" | sha256sum | cut -d ' ' -f 1)
+
 fsync="${REDIS_APPENDFSYNC:-everysec}"
 case "$fsync" in
   always|everysec|no) ;;
-  *) echo "start-redis: REDIS_APPENDFSYNC must be always, everysec or no (got \"$fsync\")" >&2; exit 78 ;;
+  *) fail "REDIS_APPENDFSYNC must be always, everysec or no (got \"$fsync\")" ;;
 esac
 
-# Quote for redis.conf: backslashes and double quotes escaped inside double quotes.
-quoted=$(printf '%s' "$REDIS_PASSWORD" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')
+rules=$(grep -v '^#' /usr/local/etc/redis/counter-user.acl | grep . | tail -n 1)
+
 # A here-document, not a pipe: in a pipeline `exec` only replaces a subshell, which left this
 # shell as PID 1; it ignores SIGTERM, so `docker stop` waited 10 s and then SIGKILLed Redis.
-exec redis-server /usr/local/etc/redis/redis.conf - <<EOF
-requirepass "$quoted"
+exec redis-server /usr/local/etc/redis/redis.conf - <<CONF
+user default off
+user counter on #$hash $rules
 appendfsync $fsync
-EOF
+CONF

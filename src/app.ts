@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import canonicalPaths from './plugins/canonical-paths.ts';
 import drain from './plugins/drain.ts';
 import errors from './plugins/errors.ts';
 import noGetBodies from './plugins/no-get-bodies.ts';
@@ -27,6 +28,7 @@ export const visitCounter = fp(async (app: FastifyInstance, { replicaName, store
   await app.register(servedBy, { replicaName });
   await app.register(drain);
   await app.register(noGetBodies);
+  await app.register(canonicalPaths);
   await app.register(errors);
   await app.register(welcome, { replicaName });
   await app.register(count, { replicaName });

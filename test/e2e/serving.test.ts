@@ -105,7 +105,7 @@ describeStack('the stack through nginx', import.meta.filename, (stack) => {
   it('Redis refuses commands without the password (NOAUTH), and accepts them with it', async () => {
     const refused = await redisCli(stack, ['GET', 'visits'], { auth: false });
     assert.match(refused, /NOAUTH/);
-    const wrong = await stack.exec('redis', ['redis-cli', '--no-auth-warning', '--pass', 'not-the-password', 'PING']);
+    const wrong = await stack.exec('redis', ['redis-cli', '--no-auth-warning', '--user', 'counter', '--pass', 'not-the-password', 'PING']);
     assert.doesNotMatch(wrong, /PONG/);
     assert.match(await redisCli(stack, ['PING']), /PONG/);
   });

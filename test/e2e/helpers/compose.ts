@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../helpers/free-port.ts';
 import { describeRun, run, runOk, runSync } from './run.ts';
@@ -41,13 +44,22 @@ const lines = (text: string): string[] => text.split('\n').map((line) => line.tr
 
 /**
  * One Compose project of the repository's compose.yaml under a unique name, on a free host port,
- * with a test Redis password. Everything else in the environment (NODE_IMAGE, DOCKER_HOST, ...)
+ * with a test Redis password (as a secret file). Everything else in the environment (NODE_IMAGE, DOCKER_HOST, ...)
  * passes through, so the same tests run on stand-in images here and official images elsewhere.
  */
 export class ComposeStack {
   readonly project = `vc-e2e-${randomBytes(4).toString('hex')}`;
   readonly password = `e2e-${randomBytes(12).toString('hex')}`;
+  /** The password as a Compose secret file, the way a user passes their own. */
+  private readonly passwordFile = join(mkdtempSync(join(tmpdir(), 'vc-e2e-secret-')), 'redis_password');
+  /** Settings for this stack on top of the defaults below; a later `up` applies changes. */
+  readonly extraEnv: Record<string, string>;
   port = 0;
+
+  constructor(extraEnv: Record<string, string> = {}) {
+    writeFileSync(this.passwordFile, `${this.password}\n`, { mode: 0o644 });
+    this.extraEnv = { ...extraEnv };
+  }
   /** True from the first `up` until a `down` succeeded: something may exist that must be removed. */
   private mayExist = false;
 
@@ -59,10 +71,11 @@ export class ComposeStack {
     return {
       ...process.env,
       HTTP_PORT: String(this.port),
-      REDIS_PASSWORD: this.password,
+      REDIS_PASSWORD_FILE: this.passwordFile,
       // The load here comes from one client address, far above any per-client rate limit: turn
-      // nginx's off (nginx/18-visit-counter-limits.envsh) where compose.yaml passes it through.
+      // nginx's off (nginx/18-visit-counter-limits.envsh) unless a stack asks for it.
       RATE_LIMIT_PER_SECOND: '0',
+      ...this.extraEnv,
     };
   }
 

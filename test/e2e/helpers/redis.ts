@@ -1,7 +1,8 @@
 import type { ComposeStack } from './compose.ts';
 
-// Inside the redis container, with the password that container was given (never on a command line).
-const WITH_AUTH = 'REDISCLI_AUTH="$REDIS_PASSWORD" exec redis-cli --no-auth-warning "$@"';
+// Inside the redis container, as the app's user with the secret that container was given (never on
+// a command line).
+const WITH_AUTH = 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" exec redis-cli --user counter --no-auth-warning "$@"';
 const WITHOUT_AUTH = 'unset REDISCLI_AUTH; exec redis-cli "$@"';
 
 /** redis-cli in the redis container; resolves with its raw output. */

@@ -41,8 +41,13 @@ const watchSignals = (stack: ComposeStack): void => {
  * nothing labelled with the project remains. Fails, never skips, when Docker is missing,
  * unless SKIP_E2E=1 asked for the skip.
  */
-export const describeStack = (title: string, file: string, body: (stack: ComposeStack) => void): void => {
-  const stack = new ComposeStack();
+export const describeStack = (
+  title: string,
+  file: string,
+  body: (stack: ComposeStack) => void,
+  { env = {} }: { env?: Record<string, string> } = {},
+): void => {
+  const stack = new ComposeStack(env);
   const skip = SKIP_REQUESTED ? 'SKIPPED BY REQUEST (SKIP_E2E=1)' : false;
   if (SKIP_REQUESTED) announceSkip(basename(file));
 
