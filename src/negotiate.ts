@@ -17,11 +17,24 @@ export const CONTENT_TYPES: Record<Representation, string> = {
   json: 'application/json; charset=utf-8',
 };
 
+// Clients send few distinct Accept headers (about one per browser), so each is negotiated
+// once; the bounds keep odd or hostile headers from growing the cache.
+const chosenFor = new Map<string, Representation | undefined>();
+const CACHE_ENTRIES = 256;
+const CACHED_HEADER_LENGTH = 512;
+
 /** The representation the client prefers, or undefined when it accepts none of ours (406). */
 export const negotiate = (request: FastifyRequest): Representation | undefined => {
-  if (!request.headers.accept) return 'text';
+  const accept = request.headers.accept;
+  if (!accept) return 'text';
+  if (chosenFor.has(accept)) return chosenFor.get(accept);
   const chosen = accepts(request.raw).type([...TYPES]);
-  return chosen ? BY_TYPE[chosen as (typeof TYPES)[number]] : undefined;
+  const form = chosen ? BY_TYPE[chosen as (typeof TYPES)[number]] : undefined;
+  if (accept.length <= CACHED_HEADER_LENGTH) {
+    if (chosenFor.size >= CACHE_ENTRIES) chosenFor.clear();
+    chosenFor.set(accept, form);
+  }
+  return form;
 };
 
 export const NOT_ACCEPTABLE = `Not Acceptable: this resource is available as ${TYPES.join(', ')}\n`;

@@ -6,17 +6,21 @@ import fp from 'fastify-plugin';
  */
 export default fp(
   async (app) => {
-    app.addHook('onRequest', async (request, reply) => {
-      if (request.method !== 'GET' && request.method !== 'HEAD') return;
+    // Callback style: an async hook costs a promise and a microtask on every request.
+    app.addHook('onRequest', (request, reply, done) => {
       const length = request.headers['content-length'];
       const chunked = request.headers['transfer-encoding'] !== undefined;
-      if (chunked || (length !== undefined && length !== '0')) {
-        return reply
+      const hasBody = chunked || (length !== undefined && length !== '0');
+      if (hasBody && (request.method === 'GET' || request.method === 'HEAD')) {
+        // Answered here; not calling done() ends the request's hooks.
+        reply
           .code(413)
           .header('content-type', 'text/plain; charset=utf-8')
           .header('connection', 'close')
           .send('Content Too Large: GET and HEAD requests take no body\n');
+        return;
       }
+      done();
     });
   },
   { name: 'no-get-bodies' },

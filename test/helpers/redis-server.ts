@@ -1,11 +1,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { freePort } from './free-port.ts';
 
 const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+const REDIS_DIR = fileURLToPath(new URL('../../redis/', import.meta.url));
 
 /** Fails loudly (never skips) when the real server is not installed. */
 export const assertRedisInstalled = (): void => {
@@ -23,6 +25,11 @@ export interface RedisOptions {
   config?: string;
   /** redis.conf-style extra arguments, e.g. ['--appendonly', 'yes']. */
   args?: string[];
+  /**
+   * Start it the way the Compose stack does: redis/start-redis.sh with redis/redis.conf and the
+   * counter user's ACL, the password from a secret file. `username`/`password` must be counter's.
+   */
+  asInTheStack?: { appendfsync?: string };
 }
 
 /** A real redis-server on a free loopback port in a temporary folder; restartable on the same port. */
@@ -48,11 +55,28 @@ export class RedisServer {
       : ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'];
     if (this.options.password && !this.options.username) args.push('--requirepass', this.options.password);
     args.push(...(this.options.args ?? []));
-    const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
+    const child = this.options.asInTheStack ? this.spawnStartScript(this.options.asInTheStack) : spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
     this.process = child;
     await this.waitUntilReady();
+  }
+
+  private spawnStartScript({ appendfsync = 'everysec' }: { appendfsync?: string }): ChildProcess {
+    const secret = join(this.dir, 'redis_password');
+    writeFileSync(secret, `${this.options.password ?? ''}\n`);
+    return spawn('sh', [join(REDIS_DIR, 'start-redis.sh')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: `${join(BIN, '..')}:${process.env.PATH ?? ''}`,
+        REDIS_CONF_DIR: REDIS_DIR,
+        REDIS_DATA_DIR: this.dir,
+        REDIS_PORT: String(this.port),
+        REDIS_BIND: '127.0.0.1',
+        REDIS_PASSWORD_FILE: secret,
+        REDIS_APPENDFSYNC: appendfsync,
+      },
+    });
   }
 
   private async waitUntilReady(): Promise<void> {

@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { createLogger } from '../../src/logger.ts';
+import { createRedisStore } from '../../src/redis-store.ts';
+import { waitFor } from '../helpers/in-process-app.ts';
 import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
 
-// The stack's own redis.conf, with only what a test on the host must change: where to listen and
-// which folder to write to. Redis reads `dir /data` (the container's volume) before any override
-// on the command line, so that one line is dropped from a copy; --dir gives the test's folder.
-const REDIS_CONF = (() => {
-  const text = readFileSync(fileURLToPath(new URL('../../redis/redis.conf', import.meta.url)), 'utf8');
-  assert.match(text, /^dir \/data$/m);
-  const copy = join(mkdtempSync(join(tmpdir(), 'visit-counter-conf-')), 'redis.conf');
-  writeFileSync(copy, text.replace(/^dir \/data$/m, ''));
-  return copy;
-})();
-
+// The stack's own start script, redis.conf and ACL, on the host: only where it listens and
+// writes differ from the container.
 const withProjectConfig = (appendfsync: 'always' | 'everysec') =>
-  new RedisServer({ config: REDIS_CONF, args: ['--appendfsync', appendfsync] });
+  new RedisServer({ asInTheStack: { appendfsync }, username: 'counter', password: 'durability-pw' });
+
 
 const incrementBy = async (redis: RedisServer, n: number): Promise<number> => {
   let last = 0;
@@ -56,6 +49,26 @@ describe("Redis durability with the stack's redis.conf", () => {
     const recovered = await redis.visits();
     assert.ok(recovered >= acknowledgedEarly, `recovered ${recovered} < ${acknowledgedEarly} acknowledged 2 s before the crash`);
     assert.ok(recovered <= acknowledgedLate);
+  });
+
+  it('visits counted through the idempotent script (MULTI/EXEC in the AOF) survive a restart', async () => {
+    redis = withProjectConfig('everysec');
+    await redis.start();
+    const store = createRedisStore({
+      connection: { url: redis.url, username: 'counter', password: 'durability-pw', database: 0 },
+      timeoutMs: 1000,
+      log: createLogger('silent', 'it'),
+    });
+    try {
+      await waitFor(() => store.isReady(), 5000);
+      let total = 0;
+      for (let i = 0; i < 50; i += 1) total = await store.increment(`restart-${i}`);
+      await redis.stop('SIGTERM');
+      await redis.start();
+      assert.equal(await redis.visits(), total);
+    } finally {
+      await store.close();
+    }
   });
 
   it('a torn last record of the append-only file does not stop Redis from starting', async () => {

@@ -11,7 +11,7 @@ describe('the Redis store, as the restricted counter user', () => {
   // The Compose stack's ACL: default user off, the app's user limited to what counting needs.
   const redis = new RedisServer({
     // DEBUG enabled so that the ACL, not this switch, is what refuses it below.
-    args: ['--enable-debug-command', 'yes', '--user', 'default', 'off', '--user', 'counter', 'on', '>counter-pw', ...counterUserPermissions(), '--user', 'admin', 'on', '>admin-pw', '~*', '&*', '+@all'],
+    args: ['--enable-debug-command', 'yes', '--user', 'default', 'off', 'resetpass', '~*', '&*', '+@all', '--user', 'counter', 'on', '>counter-pw', ...counterUserPermissions(), '--user', 'admin', 'on', '>admin-pw', '~*', '&*', '+@all'],
     password: 'admin-pw',
     username: 'admin',
   });
