@@ -89,8 +89,8 @@ describeStack('the stack through nginx', import.meta.filename, (stack) => {
     for (const container of containers) {
       assert.notEqual(container.networkMode, 'host', `${container.name} runs on the host network`);
       if (container.service === 'nginx') {
-        assert.deepEqual(Object.keys(container.published), ['80/tcp'], `${container.name} publishes only 80`);
-        assert.ok(container.published['80/tcp']?.every((binding) => binding.endsWith(`:${stack.port}`)));
+        assert.deepEqual(Object.keys(container.published), ['8080/tcp'], `${container.name} publishes only its port 8080`);
+        assert.ok(container.published['8080/tcp']?.every((binding) => binding.endsWith(`:${stack.port}`)));
       } else {
         assert.deepEqual(container.published, {}, `${container.name} publishes ${JSON.stringify(container.published)}`);
       }
