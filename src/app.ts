@@ -8,6 +8,7 @@ import errors from './plugins/errors.ts';
 import noGetBodies from './plugins/no-get-bodies.ts';
 import servedBy from './plugins/served-by.ts';
 import visitStore from './plugins/visit-store.ts';
+import { ID_TOKEN, replyText } from './plain-text.ts';
 import { OneLinePerRequest } from './request-log.ts';
 import count from './routes/count.ts';
 import health from './routes/health.ts';
@@ -35,12 +36,10 @@ export const visitCounter = fp(async (app: FastifyInstance, { replicaName, store
   await app.register(health);
 }, { name: 'visit-counter' });
 
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
-
 // nginx sends X-Request-ID; take it when it looks like an id so log lines match across tiers.
 const requestId = (request: IncomingMessage): string => {
   const header = request.headers['x-request-id'];
-  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+  return typeof header === 'string' && ID_TOKEN.test(header) ? header : randomUUID();
 };
 
 export const serverOptions = (replicaName: string, loggerInstance?: FastifyBaseLogger): FastifyServerOptions => ({
@@ -61,12 +60,11 @@ export const serverOptions = (replicaName: string, loggerInstance?: FastifyBaseL
   // with its internal error codes; answer them like every other 4xx here.
   // No hook has run yet for these, so the replica header is set here.
   frameworkErrors: (error, request, reply) => {
-    void (reply as FastifyReply)
-      .code(error.statusCode ?? 400)
-      .header('x-served-by', replicaName)
-      .header('x-request-id', request.id)
-      .header('content-type', 'text/plain; charset=utf-8')
-      .send(error.code === 'FST_ERR_BAD_URL' ? 'Bad Request: malformed URL\n' : `${error.message}\n`);
+    void replyText(
+      (reply as FastifyReply).header('x-served-by', replicaName).header('x-request-id', request.id),
+      error.statusCode ?? 400,
+      error.code === 'FST_ERR_BAD_URL' ? 'Bad Request: malformed URL\n' : `${error.message}\n`,
+    );
   },
 });
 

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { pathOf, replyText } from '../plain-text.ts';
 
 // Dot segments (plain or percent-encoded), encoded slashes and backslashes, and NUL: a client has
 // no honest reason to send them, and the router would quietly resolve `/a/../count` or
@@ -10,10 +11,9 @@ export default fp(
   async (app) => {
     // Callback style: an async hook costs a promise and a microtask on every request.
     app.addHook('onRequest', (request, reply, done) => {
-      const path = request.url.split('?', 1)[0] ?? '';
-      if (NON_CANONICAL.test(path)) {
+      if (NON_CANONICAL.test(pathOf(request.url))) {
         // Answered here; not calling done() ends the request's hooks.
-        reply.code(400).header('content-type', 'text/plain; charset=utf-8').send('Bad Request: path is not canonical\n');
+        replyText(reply, 400, 'Bad Request: path is not canonical\n');
         return;
       }
       done();

@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pathOf, replyText } from '../plain-text.ts';
 import { StoreUnavailableError } from '../visit-store.ts';
 
-const sendText = (reply: FastifyReply, status: number, text: string) =>
-  reply.code(status).header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-store').send(text);
+const sendText = (reply: FastifyReply, status: number, text: string) => replyText(reply.header('cache-control', 'no-store'), status, text);
 
 /** Short plain-text answers for every failure; details go to the log, never to the client. */
 export default fp(
@@ -17,7 +17,7 @@ export default fp(
     });
 
     app.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {
-      const path = request.url.split('?', 1)[0] ?? request.url;
+      const path = pathOf(request.url);
       const allowed = methodsByPath.get(path) ?? [];
       if (allowed.length > 0) {
         reply.header('allow', allowed.join(', '));

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { replyText } from '../plain-text.ts';
 
 /**
  * Every route here is GET or HEAD, where a body has no meaning; Fastify would silently ignore
@@ -13,11 +14,7 @@ export default fp(
       const hasBody = chunked || (length !== undefined && length !== '0');
       if (hasBody && (request.method === 'GET' || request.method === 'HEAD')) {
         // Answered here; not calling done() ends the request's hooks.
-        reply
-          .code(413)
-          .header('content-type', 'text/plain; charset=utf-8')
-          .header('connection', 'close')
-          .send('Content Too Large: GET and HEAD requests take no body\n');
+        replyText(reply.header('connection', 'close'), 413, 'Content Too Large: GET and HEAD requests take no body\n');
         return;
       }
       done();

@@ -1,10 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { CONTENT_TYPES, NOT_ACCEPTABLE, negotiate } from '../negotiate.ts';
 import { countPage, countText } from '../pages.ts';
-
-// nginx sets Idempotency-Key to its request id, which stays the same when it retries the request
-// on another replica; the store counts each key once, so a retry never counts a visit twice.
-const IDEMPOTENCY_KEY = /^[\w.:-]{1,128}$/;
+import { ID_TOKEN } from '../plain-text.ts';
 
 const count: FastifyPluginAsync<{ replicaName: string }> = async (app, { replicaName }) => {
   // HEAD is not served here: a HEAD request (link checkers, curl -I) must not count a visit.
@@ -13,8 +10,10 @@ const count: FastifyPluginAsync<{ replicaName: string }> = async (app, { replica
     // Negotiate before counting, so a request we cannot answer is never counted.
     const form = negotiate(request);
     if (!form) return reply.code(406).type(CONTENT_TYPES.text).send(NOT_ACCEPTABLE);
+    // nginx sets Idempotency-Key to its request id, the same when it retries the request on
+    // another replica; the store counts each key once, so a retry never counts a visit twice.
     const key = request.headers['idempotency-key'];
-    if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
+    if (key !== undefined && (typeof key !== 'string' || !ID_TOKEN.test(key))) {
       return reply.code(400).type(CONTENT_TYPES.text).send('Bad Request: Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -\n');
     }
     const total = await app.visits.increment(key);
