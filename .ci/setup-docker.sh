@@ -160,6 +160,50 @@ pick_storage_driver() {
     if [[ -n $ok ]]; then echo overlay2; else echo vfs; fi
 }
 
+# running PID: PID is a live process (not gone, and not a zombie nobody has
+# reaped yet: a dockerd killed with its session can linger as one).
+running() {
+    local state
+    state=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n $state && $state != [ZX] ]]
+}
+dockerd_alive() { [[ -n $1 && $(cat "/proc/$1/comm" 2>/dev/null) == dockerd ]] && running "$1"; }
+
+start_dockerd() {
+    # A dockerd killed with its session leaves its pid file behind; until
+    # the new one rewrites it, that dead pid must not read as "exited".
+    rm -f "$DOCKERD_PIDFILE"
+    local args=(--pidfile "$DOCKERD_PIDFILE" --storage-driver "$(pick_storage_driver)")
+    # NAT for containers (apt and npm in image builds need it): iptables
+    # must work; try the legacy backend if the nf_tables one does not.
+    if ! iptables -t nat -S >/dev/null 2>&1; then
+        if [[ -x /usr/sbin/iptables-legacy ]] \
+            && update-alternatives --set iptables /usr/sbin/iptables-legacy >/dev/null 2>&1 \
+            && update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy >/dev/null 2>&1 \
+            && iptables -t nat -S >/dev/null 2>&1; then
+            :
+        else
+            warn "iptables does not work here: dockerd runs with --iptables=false (containers get no outside access)"
+            args+=(--iptables=false --ip-masq=false)
+        fi
+    fi
+    # Containers on the default bridge (the classic builder's RUN steps)
+    # get the MTU of the uplink when that is below Ethernet's 1500.
+    local dev mtu
+    dev=$(ip route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
+    if [[ -n $dev && -r /sys/class/net/$dev/mtu ]]; then
+        mtu=$(cat "/sys/class/net/$dev/mtu")
+        if ((mtu > 0 && mtu < 1500)); then args+=(--mtu "$mtu"); fi
+    fi
+    say "starting dockerd ${args[*]} (log: $DOCKERD_LOG)"
+    mkdir -p "$(dirname "$DOCKERD_LOG")"
+    printf '\n### %s: dockerd %s\n' "$(date -u +%FT%TZ)" "${args[*]}" >>"$DOCKERD_LOG"
+    # (fd 9, this script's lock, must not stay open in dockerd)
+    # (no job control here, so setsid execs in place and $! is dockerd itself)
+    setsid nohup dockerd "${args[@]}" </dev/null >>"$DOCKERD_LOG" 2>&1 9>&- &
+    DOCKERD_PID=$!
+}
+
 ensure_engine() {
     step_start
     if engine_answers; then step_end engine present; return; fi
@@ -175,38 +219,13 @@ ensure_engine() {
         mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null || die "no cgroup file system at /sys/fs/cgroup and cannot mount one"
     fi
 
-    local pid=
+    local pid= attempt=1
     [[ -s $DOCKERD_PIDFILE ]] && pid=$(cat "$DOCKERD_PIDFILE")
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]]; then
+    if dockerd_alive "$pid"; then
         : # a dockerd (started by an earlier run) is up but not answering yet: wait for it
     else
-        local args=(--pidfile "$DOCKERD_PIDFILE" --storage-driver "$(pick_storage_driver)")
-        # NAT for containers (apt and npm in image builds need it): iptables
-        # must work; try the legacy backend if the nf_tables one does not.
-        if ! iptables -t nat -S >/dev/null 2>&1; then
-            if [[ -x /usr/sbin/iptables-legacy ]] \
-                && update-alternatives --set iptables /usr/sbin/iptables-legacy >/dev/null 2>&1 \
-                && update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy >/dev/null 2>&1 \
-                && iptables -t nat -S >/dev/null 2>&1; then
-                :
-            else
-                warn "iptables does not work here: dockerd runs with --iptables=false (containers get no outside access)"
-                args+=(--iptables=false --ip-masq=false)
-            fi
-        fi
-        # Containers on the default bridge (the classic builder's RUN steps)
-        # get the MTU of the uplink when that is below Ethernet's 1500.
-        local dev mtu
-        dev=$(ip route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
-        if [[ -n $dev && -r /sys/class/net/$dev/mtu ]]; then
-            mtu=$(cat "/sys/class/net/$dev/mtu")
-            if ((mtu > 0 && mtu < 1500)); then args+=(--mtu "$mtu"); fi
-        fi
-        say "starting dockerd ${args[*]} (log: $DOCKERD_LOG)"
-        mkdir -p "$(dirname "$DOCKERD_LOG")"
-        printf '\n### %s: dockerd %s\n' "$(date -u +%FT%TZ)" "${args[*]}" >>"$DOCKERD_LOG"
-        # (fd 9, this script's lock, must not stay open in dockerd)
-        setsid nohup dockerd "${args[@]}" </dev/null >>"$DOCKERD_LOG" 2>&1 9>&- &
+        start_dockerd
+        pid=$DOCKERD_PID
     fi
 
     local deadline=$((SECONDS + ${DOCKERD_START_TIMEOUT:-90}))
@@ -215,7 +234,18 @@ ensure_engine() {
             tail -n 30 "$DOCKERD_LOG" | sed 's/^/    | /' >&2
             die "dockerd did not answer within ${DOCKERD_START_TIMEOUT:-90}s (log: $DOCKERD_LOG)"
         fi
-        if [[ -s $DOCKERD_PIDFILE ]] && ! kill -0 "$(cat "$DOCKERD_PIDFILE")" 2>/dev/null; then
+        if ! running "$pid"; then
+            # The engine and containerd of a killed session may still be
+            # letting go of their files (containerd's database lock): a new
+            # dockerd then gives up at once. Try again a few times.
+            if ((attempt < 3)); then
+                warn "dockerd exited while starting (attempt $attempt); starting it again in 3 s"
+                attempt=$((attempt + 1))
+                sleep 3
+                start_dockerd
+                pid=$DOCKERD_PID
+                continue
+            fi
             tail -n 30 "$DOCKERD_LOG" | sed 's/^/    | /' >&2
             die "dockerd exited (log: $DOCKERD_LOG)"
         fi
