@@ -1,0 +1,75 @@
+import type { CounterId } from '../counters/names.ts';
+
+/** Who visits, for unique visitors; hashed with the day's salt before it reaches Redis. */
+export interface Visitor {
+  address: string;
+  userAgent: string;
+}
+
+export interface CounterSettings {
+  value: number;
+  enableReset: boolean;
+  lowerBound: number;
+  upperBound: number;
+  /** SHA-256 of the owner's admin key (see counters/owner-keys.ts). */
+  adminKeyDigest: string;
+}
+
+export interface CounterInfo {
+  value: number;
+  /** When the counter was made, in ms since the epoch. */
+  created: number;
+  enableReset: boolean;
+  lowerBound: number;
+  upperBound: number;
+  hasOwner: boolean;
+  /** Seconds until the counter expires, -1 when it never does. */
+  ttl: number;
+}
+
+export interface DayCount {
+  /** YYYY-MM-DD in the operator's time zone. */
+  day: string;
+  hits: number;
+  uniques: number;
+}
+
+export interface Stats {
+  requests: number;
+  keysCreated: number;
+  keysUpdated: number;
+}
+
+/** The outcome of a change that needs a right: `missing` counter, or `forbidden` without it. */
+export type Refusal = { status: 'missing' } | { status: 'forbidden' };
+
+/**
+ * Where counters live. Every method rejects with StoreUnavailableError when the store cannot answer
+ * within its deadline; a mutating method given an idempotency key changes the counter at most once
+ * per key (for a while) and answers repeats with the first result.
+ */
+export interface CounterStore {
+  /** Adds 1, creating the counter when missing; also counts the day and the unique visitor. */
+  hit(id: CounterId, options?: { idempotencyKey?: string; visitor?: Visitor }): Promise<{ value: number; created: boolean }>;
+  get(id: CounterId): Promise<number | null>;
+  /** Never resets: an existing counter is left as it is (`created: false`). */
+  create(id: CounterId, settings: CounterSettings, idempotencyKey?: string): Promise<{ created: boolean; value: number }>;
+  /** Allowed with enable_reset, or for the owner (ownerDigest matches). */
+  set(id: CounterId, value: number, ownerDigest?: string, idempotencyKey?: string): Promise<{ status: 'ok'; oldValue: number; value: number } | Refusal>;
+  /** Allowed within the counter's bounds, or beyond them for the owner. */
+  update(id: CounterId, amount: number, ownerDigest?: string, idempotencyKey?: string): Promise<{ status: 'ok'; value: number } | Refusal>;
+  /** Only the owner may delete. */
+  delete(id: CounterId, ownerDigest: string): Promise<{ status: 'ok' } | Refusal>;
+  info(id: CounterId): Promise<CounterInfo | null>;
+  /** The last `days` days (oldest first, today last), in the operator's time zone. */
+  history(id: CounterId, days: number): Promise<DayCount[]>;
+  stats(): Promise<Stats>;
+  /** True when the store answers right now and has the functions this release needs. Never rejects. */
+  isReady(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** The store cannot be reached or did not answer in time; nothing was acknowledged. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
