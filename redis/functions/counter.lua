@@ -49,6 +49,11 @@ local function is_owner(admin_key, presented)
   return presented ~= '' and same_digest(redis.call('GET', admin_key), presented)
 end
 
+-- A presented admin key that is not the owner's is refused outright, whatever the counter allows.
+local function wrong_key(admin_key, presented)
+  return presented ~= '' and not is_owner(admin_key, presented)
+end
+
 local function setting(meta, field, default)
   return tonumber(redis.call('HGET', meta, field)) or default
 end
@@ -101,13 +106,14 @@ local function create(keys, args)
 end
 
 -- KEYS: c, d, a, [r]; ARGV: value, presented_hash ('' = none), ttl_s, marker_ttl_s
--- Reply: {1, old, new} | {0} missing | {2} not allowed (no enable_reset, not the owner)
+-- Reply: {1, old, new} | {0} missing | {2} not allowed (no enable_reset and not the owner, or a wrong key)
 local function set(keys, args)
   local seen = replay(keys[4])
   if seen then return seen end
   local value, meta, admin = keys[1], keys[2], keys[3]
   local old = tonumber(redis.call('GET', value))
   if not old then return {0} end
+  if wrong_key(admin, args[2]) then return {2} end
   if setting(meta, 'r', 0) ~= 1 and not is_owner(admin, args[2]) then return {2} end
   local new = tonumber(args[1])
   redis.call('INCRBY', value, new - old)
@@ -116,12 +122,13 @@ local function set(keys, args)
 end
 
 -- KEYS: c, d, a, [r]; ARGV: amount, presented_hash, ttl_s, marker_ttl_s
--- Reply: {1, value} | {0} missing | {2} amount outside the counter's bounds (owners may exceed them)
+-- Reply: {1, value} | {0} missing | {2} amount outside the counter's bounds (owners may exceed them), or a wrong key
 local function update(keys, args)
   local seen = replay(keys[4])
   if seen then return seen end
   local value, meta, admin = keys[1], keys[2], keys[3]
   if redis.call('EXISTS', value) == 0 then return {0} end
+  if wrong_key(admin, args[2]) then return {2} end
   local amount = tonumber(args[1])
   local outside = amount < setting(meta, 'lo', -1) or amount > setting(meta, 'hi', 1)
   if outside and not is_owner(admin, args[2]) then return {2} end

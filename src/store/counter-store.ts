@@ -54,9 +54,9 @@ export interface CounterStore {
   get(id: CounterId): Promise<number | null>;
   /** Never resets: an existing counter is left as it is (`created: false`). */
   create(id: CounterId, settings: CounterSettings, idempotencyKey?: string): Promise<{ created: boolean; value: number }>;
-  /** Allowed with enable_reset, or for the owner (ownerDigest matches). */
+  /** Allowed with enable_reset, or for the owner (ownerDigest matches); a presented digest that does not match is always forbidden. */
   set(id: CounterId, value: number, ownerDigest?: string, idempotencyKey?: string): Promise<{ status: 'ok'; oldValue: number; value: number } | Refusal>;
-  /** Allowed within the counter's bounds, or beyond them for the owner. */
+  /** Allowed within the counter's bounds, or beyond them for the owner; a presented digest that does not match is always forbidden. */
   update(id: CounterId, amount: number, ownerDigest?: string, idempotencyKey?: string): Promise<{ status: 'ok'; value: number } | Refusal>;
   /** Only the owner may delete. */
   delete(id: CounterId, ownerDigest: string): Promise<{ status: 'ok' } | Refusal>;
