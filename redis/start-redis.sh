@@ -2,7 +2,8 @@
 # Starts redis-server with the committed redis.conf plus what comes from the environment: the
 # app user's password (from a secret file), the fsync policy, where to listen and write. The
 # settings reach Redis on stdin, never on argv, so they do not show in `ps`; the password only
-# as its SHA-256. The integration tests run this same script on the host.
+# as its SHA-256. Then loads the counting service's functions (functions/counter.lua) and moves a
+# first-release count into the new layout. The integration tests run this same script on the host.
 set -eu
 
 fail() { echo "start-redis: $*" >&2; exit 78; }
@@ -25,10 +26,45 @@ case "$port" in
   ''|*[!0-9]*) fail "REDIS_PORT must be a port number (got \"$port\")" ;;
 esac
 
+# Optional: an `admin` user with every permission, for operators (INFO, CONFIG GET, backups) and
+# the tests, when REDIS_ADMIN_PASSWORD_FILE names a secret file. Without it there is none.
+admin=""
+if [ -n "${REDIS_ADMIN_PASSWORD_FILE:-}" ]; then
+  [ -r "$REDIS_ADMIN_PASSWORD_FILE" ] || fail "REDIS_ADMIN_PASSWORD_FILE cannot be read ($REDIS_ADMIN_PASSWORD_FILE)"
+  admin_password=$(cat "$REDIS_ADMIN_PASSWORD_FILE")
+  [ -n "$admin_password" ] || fail "REDIS_ADMIN_PASSWORD_FILE is empty ($REDIS_ADMIN_PASSWORD_FILE)"
+  admin="user admin on #$(printf '%s' "$admin_password" | sha256sum | cut -d ' ' -f 1) ~* &* +@all"
+fi
+
 rules=$(grep -v '^#' "$conf_dir/counter-user.acl" | grep . | tail -n 1) || fail "no rules in $conf_dir/counter-user.acl"
+[ -r "$conf_dir/functions/counter.lua" ] || fail "no functions in $conf_dir/functions/counter.lua"
+
+# The functions are loaded by a `loader` user whose password is made here, lives only in this
+# shell and Redis's memory (as a hash), and changes at every start: the app's user cannot load
+# or replace functions, and nothing on disk can.
+loader_password=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+loader_hash=$(printf '%s' "$loader_password" | sha256sum | cut -d ' ' -f 1)
+
+load_functions() {
+  export REDISCLI_AUTH="$loader_password"
+  cli() { redis-cli -p "$port" --user loader --no-auth-warning "$@"; }
+  tries=0
+  until [ "$(cli ping 2>/dev/null)" = PONG ]; do
+    tries=$((tries + 1))
+    # Loading the append-only file of a large data set takes a while; give up after 10 minutes.
+    [ "$tries" -lt 6000 ] || { echo "start-redis: Redis did not answer; functions not loaded" >&2; return 1; }
+    sleep 0.1
+  done
+  cli -x FUNCTION LOAD REPLACE < "$conf_dir/functions/counter.lua" >/dev/null || { echo "start-redis: FUNCTION LOAD failed" >&2; return 1; }
+  moved=$(cli FCALL counter_migrate_legacy 3 visits 'c:{default/visits}' 'd:{default/visits}' "$(date +%s)000")
+  [ "$moved" = 0 ] || echo "start-redis: moved the first release's count ($moved) into the counter default/visits"
+  echo "start-redis: counter functions loaded"
+}
+# In the background, so that redis-server below can be PID 1 (see the note on exec).
+load_functions &
 
 # The default user: nobody can log in as it (off, no password), but it keeps every permission.
-# Redis replays MULTI/EXEC blocks from the append-only file (a Lua script's writes are logged
+# Redis replays MULTI/EXEC blocks from the append-only file (a function's writes are logged
 # that way) with the default user's permissions re-checked at EXEC; a default user without them
 # silently drops those writes at every restart, losing counts.
 #
@@ -40,5 +76,7 @@ port $port
 ${REDIS_BIND:+bind $REDIS_BIND}
 user default off resetpass ~* &* +@all
 user counter on #$hash $rules
+user loader on #$loader_hash resetchannels resetkeys ~visits ~c:{default/visits} ~d:{default/visits} -@all +ping +function|load +fcall +get +incrby +hsetnx +del
+$admin
 appendfsync $fsync
 CONF

@@ -29,7 +29,7 @@ export interface RedisOptions {
    * Start it the way the Compose stack does: redis/start-redis.sh with redis/redis.conf and the
    * counter user's ACL, the password from a secret file. `username`/`password` must be counter's.
    */
-  asInTheStack?: { appendfsync?: string };
+  asInTheStack?: { appendfsync?: string; adminPassword?: string };
 }
 
 /** A real redis-server on a free loopback port in a temporary folder; restartable on the same port. */
@@ -62,9 +62,11 @@ export class RedisServer {
     await this.waitUntilReady();
   }
 
-  private spawnStartScript({ appendfsync = 'everysec' }: { appendfsync?: string }): ChildProcess {
+  private spawnStartScript({ appendfsync = 'everysec', adminPassword }: { appendfsync?: string; adminPassword?: string }): ChildProcess {
     const secret = join(this.dir, 'redis_password');
     writeFileSync(secret, `${this.options.password ?? ''}\n`);
+    const adminSecret = join(this.dir, 'redis_admin_password');
+    if (adminPassword) writeFileSync(adminSecret, `${adminPassword}\n`);
     return spawn('sh', [join(REDIS_DIR, 'start-redis.sh')], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -75,6 +77,7 @@ export class RedisServer {
         REDIS_BIND: '127.0.0.1',
         REDIS_PASSWORD_FILE: secret,
         REDIS_APPENDFSYNC: appendfsync,
+        ...(adminPassword ? { REDIS_ADMIN_PASSWORD_FILE: adminSecret } : {}),
       },
     });
   }
@@ -93,12 +96,12 @@ export class RedisServer {
     throw new Error(`redis-server did not become ready:\n${this.log}`);
   }
 
-  /** Runs one command on a short-lived connection of its own. */
-  async command(args: string[]): Promise<unknown> {
+  /** Runs one command on a short-lived connection of its own (as `as`, else the helper's own user). */
+  async command(args: string[], as?: { username: string; password: string }): Promise<unknown> {
     const client = createClient({
       url: this.url,
-      username: this.options.username,
-      password: this.options.password,
+      username: as?.username ?? this.options.username,
+      password: as?.password ?? this.options.password,
       socket: { reconnectStrategy: false, connectTimeout: 1000 },
     });
     client.on('error', () => undefined);

@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it, mock } from 'node:test';
+import clusterKeySlot from 'cluster-key-slot';
+import { digestOf } from '../../src/counters/owner-keys.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { CounterStore } from '../../src/store/counter-store.ts';
+import { MARKER_TTL_SECONDS } from '../../src/store/keys.ts';
+import { createRedisStore, type RedisStoreOptions } from '../../src/store/redis-store.ts';
+import { waitFor } from '../helpers/in-process-app.ts';
+import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
+
+const ADMIN = { username: 'admin', password: 'admin-pw' };
+const defaults = { value: 0, enableReset: false, lowerBound: -1, upperBound: 1, adminKeyDigest: '' };
+
+describe('the Redis counter store, through the functions, as the restricted counter user', () => {
+  // Started exactly as in the stack: start-redis.sh loads the functions and the counter user's ACL.
+  const redis = new RedisServer({ username: 'counter', password: 'counter-pw', asInTheStack: { adminPassword: ADMIN.password } });
+  const stores: CounterStore[] = [];
+  let store: CounterStore;
+  const open = async (options: Partial<RedisStoreOptions> = {}): Promise<CounterStore> => {
+    const opened = createRedisStore({
+      connection: { url: redis.url, username: 'counter', password: 'counter-pw', database: 0 },
+      timeoutMs: 500,
+      log: createLogger('silent', 'it'),
+      ttlDays: 0,
+      historyDays: 400,
+      timeZone: 'UTC',
+      statsFlushMs: 50,
+      ...options,
+    });
+    stores.push(opened);
+    await waitFor(() => opened.isReady(), 5000);
+    return opened;
+  };
+  const admin = (...args: string[]) => redis.command(args, ADMIN);
+
+  before(async () => {
+    assertRedisInstalled();
+    await redis.start();
+    store = await open();
+  });
+  after(async () => {
+    for (const opened of stores) await opened.close();
+    await redis.destroy();
+  });
+
+  it('hits create a counter at 1 and count each call once', async () => {
+    const id = { namespace: 'site', key: 'hits-1' };
+    assert.equal(await store.get(id), null);
+    assert.deepEqual(await store.hit(id), { value: 1, created: true });
+    assert.deepEqual(await store.hit(id), { value: 2, created: false });
+    assert.equal(await store.get(id), 2);
+  });
+
+  it('counts 400 concurrent hits over 200 idempotency keys (each sent twice) exactly 200 times', async () => {
+    const id = { namespace: 'site', key: 'burst' };
+    const keys = Array.from({ length: 200 }, (_, i) => `burst-${i}`);
+    const results = await Promise.all([...keys, ...keys].map((idempotencyKey) => store.hit(id, { idempotencyKey })));
+    assert.equal(await store.get(id), 200);
+    assert.equal(new Set(results.map((r) => r.value)).size, 200);
+    keys.forEach((key, i) => { assert.equal(results[i]?.value, results[i + 200]?.value, key); });
+    const ttl = Number(await admin('TTL', 'r:{site/burst}:burst-7'));
+    assert.ok(ttl > 0 && ttl <= MARKER_TTL_SECONDS, `marker ttl ${ttl}`);
+  });
+
+  it('creates once and never resets an existing counter', async () => {
+    const id = { namespace: 'site', key: 'made' };
+    assert.deepEqual(await store.create(id, { ...defaults, value: 41 }), { created: true, value: 41 });
+    await store.hit(id);
+    assert.deepEqual(await store.create(id, { ...defaults, value: 0 }), { created: false, value: 42 });
+    assert.equal(await store.get(id), 42);
+    const info = await store.info(id);
+    assert.ok(info);
+    assert.equal(info.value, 42);
+    assert.equal(info.enableReset, false);
+    assert.equal(info.lowerBound, -1);
+    assert.equal(info.upperBound, 1);
+    assert.equal(info.hasOwner, false);
+    assert.equal(info.ttl, -1);
+    assert.ok(Math.abs(info.created - Date.now()) < 5000, `created ${info.created}`);
+  });
+
+  it('a repeated create (same idempotency key) gets the first answer', async () => {
+    const id = { namespace: 'site', key: 'made-once' };
+    assert.deepEqual(await store.create(id, { ...defaults, value: 5 }, 'create-1'), { created: true, value: 5 });
+    assert.deepEqual(await store.create(id, { ...defaults, value: 5 }, 'create-1'), { created: true, value: 5 });
+    assert.deepEqual(await store.create(id, { ...defaults, value: 5 }, 'create-2'), { created: false, value: 5 });
+  });
+
+  it('set: refused without enable_reset, allowed with it or for the owner, refused for a wrong key', async () => {
+    const owner = digestOf('the-owners-admin-key-000');
+    const plain = { namespace: 'site', key: 'no-reset' };
+    await store.create(plain, { ...defaults, value: 7, adminKeyDigest: owner });
+    assert.deepEqual(await store.set(plain, 0), { status: 'forbidden' });
+    assert.equal(await store.get(plain), 7);
+    assert.deepEqual(await store.set(plain, 0, digestOf('somebody-elses-key-0000')), { status: 'forbidden' });
+    assert.equal(await store.get(plain), 7);
+    assert.deepEqual(await store.set(plain, 3, owner), { status: 'ok', oldValue: 7, value: 3 });
+    const resettable = { namespace: 'site', key: 'resettable' };
+    await store.create(resettable, { ...defaults, value: 9, enableReset: true, adminKeyDigest: owner });
+    assert.deepEqual(await store.set(resettable, 100), { status: 'ok', oldValue: 9, value: 100 });
+    assert.deepEqual(await store.set(resettable, 1, digestOf('somebody-elses-key-0000')), { status: 'forbidden' });
+    assert.equal(await store.get(resettable), 100);
+    assert.deepEqual(await store.set({ namespace: 'site', key: 'nothing-here' }, 1), { status: 'missing' });
+  });
+
+  it('update: within the bounds for anyone, beyond them only for the owner', async () => {
+    const owner = digestOf('the-owners-admin-key-111');
+    const id = { namespace: 'site', key: 'bounded' };
+    await store.create(id, { ...defaults, value: 10, lowerBound: -2, upperBound: 5, adminKeyDigest: owner });
+    assert.deepEqual(await store.update(id, 5), { status: 'ok', value: 15 });
+    assert.deepEqual(await store.update(id, -2), { status: 'ok', value: 13 });
+    assert.deepEqual(await store.update(id, 6), { status: 'forbidden' });
+    assert.deepEqual(await store.update(id, -3), { status: 'forbidden' });
+    assert.deepEqual(await store.update(id, 1, digestOf('somebody-elses-key-1111')), { status: 'forbidden' });
+    assert.equal(await store.get(id), 13);
+    assert.deepEqual(await store.update(id, 1000, owner), { status: 'ok', value: 1013 });
+    assert.deepEqual(await store.update(id, 1, undefined, 'upd-1'), { status: 'ok', value: 1014 });
+    assert.deepEqual(await store.update(id, 1, undefined, 'upd-1'), { status: 'ok', value: 1014 });
+    assert.deepEqual(await store.update({ namespace: 'site', key: 'nothing-here' }, 1), { status: 'missing' });
+    const info = await store.info(id);
+    assert.equal(info?.lowerBound, -2);
+    assert.equal(info.upperBound, 5);
+    assert.equal(info.hasOwner, true);
+  });
+
+  it('delete: only the owner, and every key of the counter goes', async () => {
+    const owner = digestOf('the-owners-admin-key-222');
+    const id = { namespace: 'gone', key: 'soon' };
+    await store.create(id, { ...defaults, value: 1, adminKeyDigest: owner });
+    await store.hit(id, { visitor: { address: '192.0.2.1', userAgent: 'test' } });
+    assert.deepEqual(await store.delete(id, digestOf('somebody-elses-key-2222')), { status: 'forbidden' });
+    assert.deepEqual(await store.delete(id, ''), { status: 'forbidden' });
+    assert.equal(await store.get(id), 2);
+    assert.ok(((await admin('KEYS', '*{gone/soon}*')) as string[]).length >= 4);
+    assert.deepEqual(await store.delete(id, owner), { status: 'ok' });
+    assert.deepEqual(await admin('KEYS', '*{gone/soon}*'), []);
+    assert.deepEqual(await store.delete(id, owner), { status: 'missing' });
+  });
+
+  it('keeps every key of a counter in one Cluster slot (the hash tag)', async () => {
+    const id = { namespace: 'slot', key: 'check' };
+    await store.create(id, { ...defaults, adminKeyDigest: digestOf('k'.repeat(20)) });
+    await store.hit(id, { idempotencyKey: 'slot-1', visitor: { address: '192.0.2.9', userAgent: 'x' } });
+    const keys = (await admin('KEYS', '*{slot/check}*')) as string[];
+    assert.ok(keys.length >= 5, keys.join(' '));
+    // Redis Cluster's own slot function (CRC16 of the hash tag), as cluster clients compute it.
+    const slots = new Set(keys.map((key) => clusterKeySlot(key)));
+    assert.equal(slots.size, 1);
+  });
+
+  it('counts unique visitors within HyperLogLog error, one visitor once, without storing addresses', async () => {
+    const id = { namespace: 'site', key: 'uniques' };
+    for (let batch = 0; batch < 10; batch += 1) {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => store.hit(id, { visitor: { address: `198.51.100.${i}`, userAgent: `agent-${batch}` } })));
+    }
+    for (let i = 0; i < 50; i += 1) await store.hit(id, { visitor: { address: '198.51.100.1', userAgent: 'agent-1' } });
+    const [today] = (await store.history(id, 1)).slice(-1);
+    assert.equal(today?.hits, 1050);
+    // Redis's HyperLogLog has a standard error of 0.81 %; 3 % is far outside it.
+    assert.ok(Math.abs((today.uniques - 1000) / 1000) < 0.03, `uniques ${today.uniques}`);
+    const dump = JSON.stringify(await admin('KEYS', '*'));
+    assert.ok(!dump.includes('198.51.100'), 'no address in any key name');
+    const salts = (await admin('KEYS', 'salt:*')) as string[];
+    assert.equal(salts.length, 1);
+    const saltTtl = Number(await admin('TTL', salts[0] ?? ''));
+    assert.ok(saltTtl > 0 && saltTtl <= 86_400 + 60, `salt ttl ${saltTtl}`);
+  });
+
+  it('keeps history per day in the operator\'s time zone, across a day boundary', async () => {
+    // 23:30 on 27 November in Auckland is 10:30 UTC the same day; an hour later it is the 28th there.
+    const auckland = await open({ timeZone: 'Pacific/Auckland' });
+    const id = { namespace: 'tz', key: 'auckland' };
+    mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-11-27T10:30:00Z') });
+    try {
+      await auckland.hit(id);
+      await auckland.hit(id);
+      mock.timers.setTime(Date.parse('2026-11-27T11:30:00Z'));
+      await new Promise((resolve) => setImmediate(resolve));
+      await auckland.hit(id);
+      const days = await auckland.history(id, 3);
+      assert.deepEqual(days.map((d) => [d.day, d.hits]), [['2026-11-26', 0], ['2026-11-27', 2], ['2026-11-28', 1]]);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it('drops days older than HISTORY_DAYS on the first hit of a new day', async () => {
+    const short = await open({ historyDays: 2 });
+    const id = { namespace: 'tz', key: 'short' };
+    mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-01-01T12:00:00Z') });
+    try {
+      await short.hit(id);
+      mock.timers.setTime(Date.parse('2026-01-02T12:00:00Z'));
+      await short.hit(id);
+      mock.timers.setTime(Date.parse('2026-01-03T12:00:00Z'));
+      await short.hit(id);
+    } finally {
+      mock.timers.reset();
+    }
+    const fields = (await admin('HKEYS', 'd:{tz/short}')) as string[];
+    assert.deepEqual(fields.sort(), ['20260102', '20260103', 't']);
+  });
+
+  it('with a retention (COUNTER_TTL_DAYS) counters expire, and info says when', async () => {
+    const expiring = await open({ ttlDays: 30 });
+    const id = { namespace: 'ttl', key: 'thirty' };
+    await expiring.hit(id);
+    const ttl = (await expiring.info(id))?.ttl ?? 0;
+    assert.ok(ttl > 29 * 86_400 && ttl <= 30 * 86_400, `ttl ${ttl}`);
+  });
+
+  it('adds every replica\'s requests, creations and updates to /stats', async () => {
+    const before = await store.stats();
+    await store.hit({ namespace: 'stats', key: 'one' });
+    await store.get({ namespace: 'stats', key: 'one' });
+    await waitFor(async () => (await admin('HGET', 'stats', 'requests')) !== null, 2000);
+    const after = await store.stats();
+    assert.equal(after.requests - before.requests, 3); // hit, get and the first stats call itself
+    assert.equal(after.keysCreated - before.keysCreated, 1);
+    assert.equal(after.keysUpdated - before.keysUpdated, 1);
+  });
+});

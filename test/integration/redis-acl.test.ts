@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createClient } from 'redis';
+import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
+
+const ADMIN = { username: 'admin', password: 'admin-pw' };
+
+// What the app's Redis user (redis/counter-user.acl) may run, by the kind of key: the whole
+// allowlist. Each kind of key gets only the commands the functions run on it.
+const ALLOWED = {
+  '(no key)': ['auth', 'fcall', 'fcall_ro', 'hello', 'ping', 'quit', 'reset'],
+  'c:{a/b}': ['del', 'exists', 'expire', 'get', 'incrby', 'ttl'],
+  'd:{a/b}': ['del', 'expire', 'hdel', 'hget', 'hincrby', 'hkeys', 'hmget', 'hsetnx'],
+  'a:{a/b}': ['del', 'exists', 'expire', 'get', 'set'],
+  'u:{a/b}:20260101': ['del', 'expire', 'pfadd', 'pfcount', 'ttl'],
+  'r:{a/b}:x': ['get', 'set'],
+  'salt:20260101': ['get', 'set'],
+  stats: ['hincrby', 'hmget'],
+  visits: [],
+  other: [],
+};
+
+type CommandEntry = [string, number, string[], number, number, number, ...unknown[]];
+
+describe("the app's Redis user (counter-user.acl), as an allowlist", () => {
+  const redis = new RedisServer({ username: 'counter', password: 'counter-pw', asInTheStack: { adminPassword: ADMIN.password } });
+  const asCounter = (...args: string[]) => redis.command(args);
+
+  before(async () => {
+    assertRedisInstalled();
+    await redis.start();
+  });
+  after(async () => {
+    await redis.destroy();
+  });
+
+  it('allows exactly the documented commands on each kind of key (ACL DRYRUN over the whole command table)', async () => {
+    const admin = createClient({ url: redis.url, ...ADMIN });
+    await admin.connect();
+    try {
+      const table = (await admin.sendCommand(['COMMAND'])) as CommandEntry[];
+      // Containers (CONFIG, FUNCTION ...) are checked through their subcommands.
+      const entries = table.flatMap((entry) => [entry, ...((entry[9] as CommandEntry[] | undefined) ?? [])]);
+      assert.ok(entries.length > 300, `${entries.length} commands`);
+      const allowed: Record<string, string[]> = Object.fromEntries(Object.keys(ALLOWED).map((kind) => [kind, []]));
+      for (const [name, arity, , firstKey, lastKey, step] of entries) {
+        const words = name.split('|');
+        for (const key of firstKey > 0 ? Object.keys(ALLOWED).filter((kind) => kind !== '(no key)') : ['(no key)']) {
+          // The fewest arguments the command takes, with the key kind at every key position;
+          // DRYRUN checks the arity first, so add arguments until it is satisfied.
+          let verdict = '';
+          for (let extra = 0; extra < 4 && !/^OK$|permissions/.test(verdict); extra += 1) {
+            const args = [...words];
+            while (args.length < Math.max(Math.abs(arity), words.length, firstKey + 1) + extra) args.push('1');
+            if (firstKey > 0) {
+              const end = lastKey < 0 ? args.length + lastKey : lastKey;
+              for (let i = firstKey; i <= end; i += Math.max(step, 1)) args[i] = key;
+            }
+            verdict = String(await admin.sendCommand(['ACL', 'DRYRUN', 'counter', ...args]).catch((error: unknown) => (error as Error).message));
+          }
+          if (verdict === 'OK') allowed[key]?.push(name);
+          else if (!verdict.includes('permissions')) assert.match(verdict, /not found/, `${name}: ${verdict}`);
+        }
+      }
+      for (const kind of Object.keys(allowed)) allowed[kind]?.sort();
+      assert.deepEqual(allowed, ALLOWED);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('refuses what would brick or freeze the counter: a non-number value, scripts, function loading', async () => {
+    await asCounter('FCALL', 'counter_hit', '3', 'c:{default/visits}', 'd:{default/visits}', 'u:{default/visits}:20260101', '1', '20260101', '', '0', '0', '60', '30');
+    const refused = [
+      ['SET', 'c:{default/visits}', 'abc'],
+      ['SET', 'visits', 'abc'],
+      ['HSET', 'd:{default/visits}', '20260101', 'abc'],
+      ['EVAL', 'while true do end', '0'],
+      ['SCRIPT', 'LOAD', 'return 1'],
+      ['FUNCTION', 'LOAD', 'REPLACE', "#!lua name=counter\nredis.register_function('counter_version', function() while true do end end)"],
+      ['FUNCTION', 'DELETE', 'counter'],
+      ['SELECT', '1'],
+      ['FLUSHALL'],
+      ['KEYS', '*'],
+      ['CONFIG', 'GET', 'dir'],
+      ['FCALL', 'counter_migrate_legacy', '3', 'visits', 'c:{default/visits}', 'd:{default/visits}', '1'],
+    ];
+    for (const command of refused) await assert.rejects(asCounter(...command), /NOPERM/, command.join(' '));
+    assert.equal(await asCounter('FCALL_RO', 'counter_get', '1', 'c:{default/visits}'), '1');
+  });
+
+  it('cannot be used without credentials: the default user is off', async () => {
+    const anonymous = new RedisServer();
+    anonymous.port = redis.port;
+    await assert.rejects(anonymous.command(['PING']), /NOAUTH|WRONGPASS|NOPERM/);
+  });
+});
