@@ -9,9 +9,12 @@ const WITHOUT_AUTH = 'unset REDISCLI_AUTH; exec redis-cli "$@"';
 export const redisCli = (stack: ComposeStack, args: string[], { auth = true } = {}): Promise<string> =>
   stack.exec('redis', ['sh', '-c', auth ? WITH_AUTH : WITHOUT_AUTH, 'redis-cli', ...args]);
 
-/** The counter as Redis holds it (GET visits; 0 when the key does not exist). */
-export const readVisits = async (stack: ComposeStack): Promise<number> => {
-  const output = (await redisCli(stack, ['GET', 'visits'])).trim();
-  if (!/^\d*$/.test(output)) throw new Error(`GET visits answered ${JSON.stringify(output)}`);
-  return output === '' ? 0 : Number(output);
+/** A counter as Redis holds it (through the app's own read function); null when it does not exist. */
+export const readCounter = async (stack: ComposeStack, namespace: string, key: string): Promise<number | null> => {
+  const output = (await redisCli(stack, ['FCALL_RO', 'counter_get', '1', `c:{${namespace}/${key}}`])).trim();
+  if (!/^-?\d*$/.test(output)) throw new Error(`counter_get ${namespace}/${key} answered ${JSON.stringify(output)}`);
+  return output === '' ? null : Number(output);
 };
+
+/** The seed's counter, /count (default/visits); 0 before the first visit. */
+export const readVisits = async (stack: ComposeStack): Promise<number> => (await readCounter(stack, 'default', 'visits')) ?? 0;

@@ -45,7 +45,7 @@ export const describeStack = (
   title: string,
   file: string,
   body: (stack: ComposeStack) => void,
-  { env = {} }: { env?: Record<string, string> } = {},
+  { env = {}, beforeUp }: { env?: Record<string, string>; beforeUp?: (stack: ComposeStack) => Promise<void> } = {},
 ): void => {
   const stack = new ComposeStack(env);
   const skip = SKIP_REQUESTED ? 'SKIPPED BY REQUEST (SKIP_E2E=1)' : false;
@@ -56,6 +56,7 @@ export const describeStack = (
       async () => {
         await assertDockerReady();
         watchSignals(stack);
+        await beforeUp?.(stack);
         await stack.up();
       },
       { timeout: 12 * 60_000 },
