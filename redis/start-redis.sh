@@ -56,7 +56,7 @@ load_functions() {
     sleep 0.1
   done
   cli -x FUNCTION LOAD REPLACE < "$conf_dir/functions/counter.lua" >/dev/null || { echo "start-redis: FUNCTION LOAD failed" >&2; return 1; }
-  moved=$(cli FCALL counter_migrate_legacy 3 visits 'c:{default/visits}' 'd:{default/visits}' "$(date +%s)000")
+  moved=$(cli FCALL counter_migrate_legacy 2 visits 'c:{default/visits}' "$(date +%s)000")
   [ "$moved" = 0 ] || echo "start-redis: moved the first release's count ($moved) into the counter default/visits"
   echo "start-redis: counter functions loaded"
 }
@@ -76,7 +76,7 @@ port $port
 ${REDIS_BIND:+bind $REDIS_BIND}
 user default off resetpass ~* &* +@all
 user counter on #$hash $rules
-user loader on #$loader_hash resetchannels resetkeys ~visits ~c:{default/visits} ~d:{default/visits} -@all +ping +function|load +fcall +get +incrby +hsetnx +del
+user loader on #$loader_hash resetchannels resetkeys ~visits ~c:{default/visits} -@all +ping +function|load +fcall +get +hincrby +hexists +del
 $admin
 appendfsync $fsync
 CONF

@@ -4,9 +4,9 @@
 --
 -- Key layout of one counter (namespace ns, key k); every key carries the hash tag {ns/k}, so
 -- one call touches one Redis Cluster slot:
---   c:{ns/k}            string  the value (only ever written by INCRBY: it stays a number)
---   d:{ns/k}            hash    t = created (ms), r/lo/hi = enable_reset and update bounds when not
---                               the defaults, YYYYMMDD = hits of that day (only ever HINCRBY)
+--   c:{ns/k}            hash    v = the value, t = created (ms), r/lo/hi = enable_reset and the
+--                               update bounds when not the defaults, YYYYMMDD = hits that day.
+--                               Only ever written with HINCRBY, so every field stays a number.
 --   a:{ns/k}            string  SHA-256 (hex) of the owner's admin key, for counters made by /create
 --   u:{ns/k}:YYYYMMDD   HLL     unique visitors of that day
 --   r:{ns/k}:ID         string  the reply already given to the request with Idempotency-Key ID
@@ -15,7 +15,8 @@
 -- Replies are flat arrays of integers and strings. A call that carries a marker key (the last
 -- KEYS entry of the mutating functions) is answered once: a repeat with the same key gets the
 -- first reply and changes nothing, so nginx retrying a request on another replica, or a client
--- library re-sending after a failover, never counts twice.
+-- library re-sending after a failover, never counts twice. Nothing after a function's first write
+-- can fail (Redis does not roll a function back), so every check comes before it.
 
 local VERSION = 1
 
@@ -54,116 +55,119 @@ local function wrong_key(admin_key, presented)
   return presented ~= '' and not is_owner(admin_key, presented)
 end
 
-local function setting(meta, field, default)
-  return tonumber(redis.call('HGET', meta, field)) or default
+local function field(counter, name, default)
+  return tonumber(redis.call('HGET', counter, name)) or default
+end
+
+-- Sets a numeric field that may not exist yet, with HINCRBY only (see the layout above).
+local function init_field(counter, name, value)
+  if redis.call('HEXISTS', counter, name) == 0 then redis.call('HINCRBY', counter, name, value) end
 end
 
 -- Drops day fields older than `oldest` (YYYYMMDD); runs on a counter's first hit of a day.
-local function trim_history(meta, oldest)
-  for _, field in ipairs(redis.call('HKEYS', meta)) do
-    if #field == 8 and tonumber(field) and tonumber(field) < oldest then redis.call('HDEL', meta, field) end
+local function trim_history(counter, oldest)
+  for _, name in ipairs(redis.call('HKEYS', counter)) do
+    if #name == 8 and tonumber(name) and tonumber(name) < oldest then redis.call('HDEL', counter, name) end
   end
 end
 
--- KEYS: c, d, u (today's uniques), [r marker]
+-- KEYS: c, u (today's uniques), [r marker]
 -- ARGV: now_ms, day, visitor ('' = not counted as a unique), ttl_s (0 = never expires),
 --       oldest_day (0 = no history), uniques_ttl_s, marker_ttl_s
 -- Reply: {value, created (1 when this hit made the counter)}
 local function hit(keys, args)
-  local seen = replay(keys[4])
+  local seen = replay(keys[3])
   if seen then return seen end
-  local value, meta, uniques = keys[1], keys[2], keys[3]
-  local total = redis.call('INCRBY', value, 1)
-  local created = 0
-  if redis.call('HSETNX', meta, 't', args[1]) == 1 then created = 1 end
+  local counter, uniques = keys[1], keys[2]
+  local created = redis.call('EXISTS', counter) == 0 and 1 or 0
+  local total = redis.call('HINCRBY', counter, 'v', 1)
+  if created == 1 then redis.call('HINCRBY', counter, 't', tonumber(args[1])) end
   local oldest = tonumber(args[5])
-  if oldest > 0 and redis.call('HINCRBY', meta, args[2], 1) == 1 then trim_history(meta, oldest) end
+  if oldest > 0 and redis.call('HINCRBY', counter, args[2], 1) == 1 then trim_history(counter, oldest) end
   if args[3] ~= '' and redis.call('PFADD', uniques, args[3]) == 1 and redis.call('TTL', uniques) == -1 then
     redis.call('EXPIRE', uniques, tonumber(args[6]))
   end
-  expire_all(tonumber(args[4]), value, meta)
-  return remember(keys[4], tonumber(args[7]), {total, created})
+  expire_all(tonumber(args[4]), counter)
+  return remember(keys[3], tonumber(args[7]), {total, created})
 end
 
--- KEYS: c, d, a, [r]; ARGV: now_ms, value, enable_reset (0/1), lower, upper, admin_hash, ttl_s, marker_ttl_s
+-- KEYS: c, a, [r]; ARGV: now_ms, value, enable_reset (0/1), lower, upper, admin_hash, ttl_s, marker_ttl_s
 -- Reply: {1, value} created, {0, value} it existed already (nothing changed)
 local function create(keys, args)
-  local seen = replay(keys[4])
+  local seen = replay(keys[3])
   if seen then return seen end
-  local value, meta, admin = keys[1], keys[2], keys[3]
-  local existing = redis.call('GET', value)
-  if existing then return {0, tonumber(existing)} end
-  local total = redis.call('INCRBY', value, tonumber(args[2]))
-  redis.call('DEL', meta)
+  local counter, admin = keys[1], keys[2]
+  if redis.call('EXISTS', counter) == 1 then return {0, field(counter, 'v', 0)} end
   redis.call('DEL', admin)
-  redis.call('HSETNX', meta, 't', args[1])
-  if args[3] == '1' then redis.call('HINCRBY', meta, 'r', 1) end
-  if tonumber(args[4]) ~= -1 then redis.call('HINCRBY', meta, 'lo', tonumber(args[4])) end
-  if tonumber(args[5]) ~= 1 then redis.call('HINCRBY', meta, 'hi', tonumber(args[5])) end
+  local total = redis.call('HINCRBY', counter, 'v', tonumber(args[2]))
+  redis.call('HINCRBY', counter, 't', tonumber(args[1]))
+  if args[3] == '1' then redis.call('HINCRBY', counter, 'r', 1) end
+  if tonumber(args[4]) ~= -1 then redis.call('HINCRBY', counter, 'lo', tonumber(args[4])) end
+  if tonumber(args[5]) ~= 1 then redis.call('HINCRBY', counter, 'hi', tonumber(args[5])) end
   if args[6] ~= '' then redis.call('SET', admin, args[6]) end
-  expire_all(tonumber(args[7]), value, meta, admin)
-  return remember(keys[4], tonumber(args[8]), {1, total})
+  expire_all(tonumber(args[7]), counter, admin)
+  return remember(keys[3], tonumber(args[8]), {1, total})
 end
 
--- KEYS: c, d, a, [r]; ARGV: value, presented_hash ('' = none), ttl_s, marker_ttl_s
+-- KEYS: c, a, [r]; ARGV: value, presented_hash ('' = none), ttl_s, marker_ttl_s
 -- Reply: {1, old, new} | {0} missing | {2} not allowed (no enable_reset and not the owner, or a wrong key)
 local function set(keys, args)
-  local seen = replay(keys[4])
+  local seen = replay(keys[3])
   if seen then return seen end
-  local value, meta, admin = keys[1], keys[2], keys[3]
-  local old = tonumber(redis.call('GET', value))
+  local counter, admin = keys[1], keys[2]
+  local old = tonumber(redis.call('HGET', counter, 'v'))
   if not old then return {0} end
   if wrong_key(admin, args[2]) then return {2} end
-  if setting(meta, 'r', 0) ~= 1 and not is_owner(admin, args[2]) then return {2} end
+  if field(counter, 'r', 0) ~= 1 and not is_owner(admin, args[2]) then return {2} end
   local new = tonumber(args[1])
-  redis.call('INCRBY', value, new - old)
-  expire_all(tonumber(args[3]), value, meta, admin)
-  return remember(keys[4], tonumber(args[4]), {1, old, new})
+  redis.call('HINCRBY', counter, 'v', new - old)
+  expire_all(tonumber(args[3]), counter, admin)
+  return remember(keys[3], tonumber(args[4]), {1, old, new})
 end
 
--- KEYS: c, d, a, [r]; ARGV: amount, presented_hash, ttl_s, marker_ttl_s
+-- KEYS: c, a, [r]; ARGV: amount, presented_hash, ttl_s, marker_ttl_s
 -- Reply: {1, value} | {0} missing | {2} amount outside the counter's bounds (owners may exceed them), or a wrong key
 local function update(keys, args)
-  local seen = replay(keys[4])
+  local seen = replay(keys[3])
   if seen then return seen end
-  local value, meta, admin = keys[1], keys[2], keys[3]
-  if redis.call('EXISTS', value) == 0 then return {0} end
+  local counter, admin = keys[1], keys[2]
+  if redis.call('EXISTS', counter) == 0 then return {0} end
   if wrong_key(admin, args[2]) then return {2} end
   local amount = tonumber(args[1])
-  local outside = amount < setting(meta, 'lo', -1) or amount > setting(meta, 'hi', 1)
+  local outside = amount < field(counter, 'lo', -1) or amount > field(counter, 'hi', 1)
   if outside and not is_owner(admin, args[2]) then return {2} end
-  local total = redis.call('INCRBY', value, amount)
-  expire_all(tonumber(args[3]), value, meta, admin)
-  return remember(keys[4], tonumber(args[4]), {1, total})
+  local total = redis.call('HINCRBY', counter, 'v', amount)
+  expire_all(tonumber(args[3]), counter, admin)
+  return remember(keys[3], tonumber(args[4]), {1, total})
 end
 
--- KEYS: c, d, a, u... (every day's uniques key the app may have written); ARGV: presented_hash
+-- KEYS: c, a, u... (every day's uniques key the app may have written); ARGV: presented_hash
 -- Reply: {1} deleted | {0} missing | {2} not the owner
 local function delete(keys, args)
   if redis.call('EXISTS', keys[1]) == 0 then return {0} end
-  if not is_owner(keys[3], args[1]) then return {2} end
+  if not is_owner(keys[2], args[1]) then return {2} end
   -- One key per DEL: the ACL grants DEL per kind of key, and a selector must cover every key of a command.
   for _, key in ipairs(keys) do redis.call('DEL', key) end
   return {1}
 end
 
--- KEYS: c, d, a; Reply: {} missing, else {value, created_ms, enable_reset, lower, upper, has_owner, ttl_s}
+-- KEYS: c, a; Reply: {} missing, else {value, created_ms, enable_reset, lower, upper, has_owner, ttl_s}
 local function info(keys)
-  local value = redis.call('GET', keys[1])
+  local counter = keys[1]
+  local value = redis.call('HGET', counter, 'v')
   if not value then return {} end
-  local meta = keys[2]
   return {
-    tonumber(value), setting(meta, 't', 0), setting(meta, 'r', 0), setting(meta, 'lo', -1),
-    setting(meta, 'hi', 1), redis.call('EXISTS', keys[3]), redis.call('TTL', keys[1]),
+    tonumber(value), field(counter, 't', 0), field(counter, 'r', 0), field(counter, 'lo', -1),
+    field(counter, 'hi', 1), redis.call('EXISTS', keys[2]), redis.call('TTL', counter),
   }
 end
 
 -- KEYS: c; Reply: the value, or nil when the counter does not exist
 local function get(keys)
-  return redis.call('GET', keys[1])
+  return redis.call('HGET', keys[1], 'v')
 end
 
--- KEYS: d, u per day...; ARGV: the days (YYYYMMDD), same order as the uniques keys
+-- KEYS: c, u per day...; ARGV: the days (YYYYMMDD), same order as the uniques keys
 -- Reply: {hits_1, uniques_1, hits_2, uniques_2, ...}
 local function history(keys, args)
   local reply = {}
@@ -196,12 +200,12 @@ end
 
 -- Run once by start-redis.sh as an administrator, never by the app: moves the count of the first
 -- release (the plain key `visits`) into the counter default/visits. Idempotent.
--- KEYS: visits, c:{default/visits}, d:{default/visits}; ARGV: now_ms
+-- KEYS: visits, c:{default/visits}; ARGV: now_ms
 local function migrate_legacy(keys, args)
   local old = redis.call('GET', keys[1])
   if not old then return 0 end
-  redis.call('INCRBY', keys[2], tonumber(old))
-  redis.call('HSETNX', keys[3], 't', args[1])
+  redis.call('HINCRBY', keys[2], 'v', tonumber(old))
+  init_field(keys[2], 't', tonumber(args[1]))
   redis.call('DEL', keys[1])
   return tonumber(old)
 end

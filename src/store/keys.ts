@@ -7,8 +7,7 @@ import { pathOfCounter, type CounterId } from '../counters/names.ts';
 export const counterKeys = (id: CounterId) => {
   const tag = `{${pathOfCounter(id)}}`;
   return {
-    value: `c:${tag}`,
-    meta: `d:${tag}`,
+    counter: `c:${tag}`,
     owner: `a:${tag}`,
     uniques: (compactDay: string) => `u:${tag}:${compactDay}`,
     marker: (idempotencyKey: string) => `r:${tag}:${idempotencyKey}`,

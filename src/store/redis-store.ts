@@ -160,20 +160,20 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
       const keys = counterKeys(id);
       const day = currentDay();
       const element = visitor ? visitorHash(await saltFor(day.compact), visitor.address, visitor.userAgent, pathOfCounter(id)) : '';
-      const [value, created] = await call('counter_hit', withMarker([keys.value, keys.meta, keys.uniques(day.compact)], id, idempotencyKey), [
+      const [value, created] = await call('counter_hit', withMarker([keys.counter, keys.uniques(day.compact)], id, idempotencyKey), [
         Date.now(), day.compact, element, ttl, day.oldest, uniquesTtl, MARKER_TTL_SECONDS,
       ]);
       served(Number(created), 1);
       return { value: Number(value), created: created === 1 };
     },
     async get(id) {
-      const value = await call<string | null>('counter_get', [counterKeys(id).value], [], true);
+      const value = await call<string | null>('counter_get', [counterKeys(id).counter], [], true);
       served();
       return value === null ? null : Number(value);
     },
     async create(id, settings, idempotencyKey) {
       const keys = counterKeys(id);
-      const [created, value] = await call('counter_create', withMarker([keys.value, keys.meta, keys.owner], id, idempotencyKey), [
+      const [created, value] = await call('counter_create', withMarker([keys.counter, keys.owner], id, idempotencyKey), [
         Date.now(), settings.value, settings.enableReset ? 1 : 0, settings.lowerBound, settings.upperBound, settings.adminKeyDigest, ttl, MARKER_TTL_SECONDS,
       ]);
       served(created === 1 ? 1 : 0);
@@ -181,7 +181,7 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
     },
     async set(id, value, ownerDigest = '', idempotencyKey) {
       const keys = counterKeys(id);
-      const reply = await call('counter_set', withMarker([keys.value, keys.meta, keys.owner], id, idempotencyKey), [value, ownerDigest, ttl, MARKER_TTL_SECONDS]);
+      const reply = await call('counter_set', withMarker([keys.counter, keys.owner], id, idempotencyKey), [value, ownerDigest, ttl, MARKER_TTL_SECONDS]);
       if (reply[0] !== 1) {
         served();
         return refusal(reply[0]);
@@ -191,7 +191,7 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
     },
     async update(id, amount, ownerDigest = '', idempotencyKey) {
       const keys = counterKeys(id);
-      const reply = await call('counter_update', withMarker([keys.value, keys.meta, keys.owner], id, idempotencyKey), [amount, ownerDigest, ttl, MARKER_TTL_SECONDS]);
+      const reply = await call('counter_update', withMarker([keys.counter, keys.owner], id, idempotencyKey), [amount, ownerDigest, ttl, MARKER_TTL_SECONDS]);
       if (reply[0] !== 1) {
         served();
         return refusal(reply[0]);
@@ -203,13 +203,13 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
       const keys = counterKeys(id);
       // Every day's uniques that may still exist go with the counter.
       const days = lastDays(new Date(), timeZone, Math.max(historyDays, 1) + 1).map((day) => keys.uniques(compactDay(day)));
-      const [code] = await call('counter_delete', [keys.value, keys.meta, keys.owner, ...days], [ownerDigest]);
+      const [code] = await call('counter_delete', [keys.counter, keys.owner, ...days], [ownerDigest]);
       served();
       return code === 1 ? { status: 'ok' } : refusal(code);
     },
     async info(id) {
       const keys = counterKeys(id);
-      const reply = await call<number[]>('counter_info', [keys.value, keys.meta, keys.owner], [], true);
+      const reply = await call<number[]>('counter_info', [keys.counter, keys.owner], [], true);
       served();
       if (reply.length === 0) return null;
       const [value = 0, created = 0, reset = 0, lower = -1, upper = 1, owner = 0, seconds = -1] = reply;
@@ -219,7 +219,7 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
       const keys = counterKeys(id);
       const days = lastDays(new Date(), timeZone, count);
       const compact = days.map(compactDay);
-      const reply = await call<number[]>('counter_history', [keys.meta, ...compact.map(keys.uniques)], compact);
+      const reply = await call<number[]>('counter_history', [keys.counter, ...compact.map(keys.uniques)], compact);
       served();
       return days.map((day, index) => ({ day, hits: reply[2 * index] ?? 0, uniques: reply[2 * index + 1] ?? 0 }));
     },

@@ -9,8 +9,7 @@ const ADMIN = { username: 'admin', password: 'admin-pw' };
 // allowlist. Each kind of key gets only the commands the functions run on it.
 const ALLOWED = {
   '(no key)': ['auth', 'fcall', 'fcall_ro', 'hello', 'ping', 'quit', 'reset'],
-  'c:{a/b}': ['del', 'exists', 'expire', 'get', 'incrby', 'ttl'],
-  'd:{a/b}': ['del', 'expire', 'hdel', 'hget', 'hincrby', 'hkeys', 'hmget', 'hsetnx'],
+  'c:{a/b}': ['del', 'exists', 'expire', 'hdel', 'hexists', 'hget', 'hincrby', 'hkeys', 'ttl'],
   'a:{a/b}': ['del', 'exists', 'expire', 'get', 'set'],
   'u:{a/b}:20260101': ['del', 'expire', 'pfadd', 'pfcount', 'ttl'],
   'r:{a/b}:x': ['get', 'set'],
@@ -70,11 +69,12 @@ describe("the app's Redis user (counter-user.acl), as an allowlist", () => {
   });
 
   it('refuses what would brick or freeze the counter: a non-number value, scripts, function loading', async () => {
-    await asCounter('FCALL', 'counter_hit', '3', 'c:{default/visits}', 'd:{default/visits}', 'u:{default/visits}:20260101', '1', '20260101', '', '0', '0', '60', '30');
+    await asCounter('FCALL', 'counter_hit', '2', 'c:{default/visits}', 'u:{default/visits}:20260101', '1', '20260101', '', '0', '0', '60', '30');
     const refused = [
       ['SET', 'c:{default/visits}', 'abc'],
       ['SET', 'visits', 'abc'],
-      ['HSET', 'd:{default/visits}', '20260101', 'abc'],
+      ['HSET', 'c:{default/visits}', 'v', 'abc'],
+      ['HSETNX', 'c:{default/visits}', '20260102', 'abc'],
       ['EVAL', 'while true do end', '0'],
       ['SCRIPT', 'LOAD', 'return 1'],
       ['FUNCTION', 'LOAD', 'REPLACE', "#!lua name=counter\nredis.register_function('counter_version', function() while true do end end)"],
@@ -83,7 +83,7 @@ describe("the app's Redis user (counter-user.acl), as an allowlist", () => {
       ['FLUSHALL'],
       ['KEYS', '*'],
       ['CONFIG', 'GET', 'dir'],
-      ['FCALL', 'counter_migrate_legacy', '3', 'visits', 'c:{default/visits}', 'd:{default/visits}', '1'],
+      ['FCALL', 'counter_migrate_legacy', '2', 'visits', 'c:{default/visits}', '1'],
     ];
     for (const command of refused) await assert.rejects(asCounter(...command), /NOPERM/, command.join(' '));
     assert.equal(await asCounter('FCALL_RO', 'counter_get', '1', 'c:{default/visits}'), '1');
