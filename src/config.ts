@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import ajvErrors from 'ajv-errors';
 import { envSchema } from 'env-schema';
 
 export interface RedisConnection {
@@ -25,20 +26,33 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+// Ajv's own messages ("must be integer", "must be <= 65535") say what is wrong; where they would
+// not (a pattern, an enum), the property's errorMessage (ajv-errors) says it instead.
 const schema = {
   type: 'object',
   properties: {
     PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 3000 },
     HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
-    LOG_LEVEL: { type: 'string', enum: LOG_LEVELS, default: 'info' },
-    REPLICA_NAME: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' },
+    LOG_LEVEL: {
+      type: 'string',
+      enum: LOG_LEVELS,
+      default: 'info',
+      errorMessage: { enum: `must be one of ${LOG_LEVELS.join(', ')}` },
+    },
+    REPLICA_NAME: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 128,
+      pattern: '^[\\x21-\\x7e]+$',
+      errorMessage: { pattern: 'must be printable ASCII without spaces' },
+    },
     REDIS_HOST: { type: 'string', minLength: 1, default: 'redis' },
     REDIS_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 6379 },
     REDIS_USERNAME: { type: 'string', minLength: 1 },
     REDIS_PASSWORD: { type: 'string', minLength: 1 },
     REDIS_PASSWORD_FILE: { type: 'string', minLength: 1 },
     REDIS_DB: { type: 'integer', minimum: 0, maximum: 15, default: 0 },
-    REDIS_URL: { type: 'string', pattern: '^rediss?://' },
+    REDIS_URL: { type: 'string', pattern: '^rediss?://', errorMessage: { pattern: 'must start with redis:// or rediss://' } },
     REDIS_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 10000, default: 500 },
   },
 } as const;
@@ -61,19 +75,15 @@ interface RawEnv {
 interface AjvIssue {
   instancePath: string;
   message?: string;
-  params: Record<string, unknown>;
 }
 
+// One line: the variable, what is wrong with it, and the value, except for secrets (passwords,
+// URLs that may hold one): the message ends up in logs.
 const explain = (issue: AjvIssue, env: NodeJS.ProcessEnv): string => {
   const name = issue.instancePath.replace(/^\//, '');
-  // Secrets are never echoed: the message ends up in logs.
   const secret = /PASSWORD|URL/.test(name);
   const got = name && !secret ? ` (got ${JSON.stringify(env[name])})` : '';
-  let what = issue.message ?? 'is invalid';
-  if (issue.params.pattern === '^rediss?://') what = 'must start with redis:// or rediss://';
-  else if (Array.isArray(issue.params.allowedValues)) what = `must be one of ${issue.params.allowedValues.join(', ')}`;
-  else if (issue.params.pattern) what = 'must be printable ASCII without spaces';
-  return `${name || 'environment'} ${what}${got}`;
+  return `${name || 'environment'} ${issue.message ?? 'is invalid'}${got}`;
 };
 
 // Credentials in the URL win; without them, REDIS_USERNAME and the password (or its file) apply,
@@ -118,7 +128,19 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   let raw: RawEnv;
   try {
-    raw = envSchema<RawEnv>({ schema: structuredClone(schema), data: present, env: false, dotenv: false });
+    raw = envSchema<RawEnv>({
+      schema: structuredClone(schema),
+      data: present,
+      env: false,
+      dotenv: false,
+      ajv: {
+        customOptions: (ajv) => {
+          // Adds the errorMessage keyword to this instance. CommonJS: as ESM, its function is `default`.
+          ajvErrors.default(ajv);
+          return ajv;
+        },
+      },
+    });
   } catch (error) {
     const issues = (error as { errors?: AjvIssue[] }).errors;
     const first = issues?.[0];

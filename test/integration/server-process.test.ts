@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AppProcess } from '../helpers/app-process.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
 
 describe('the server process', () => {
@@ -25,6 +26,18 @@ describe('the server process', () => {
         assert.ok(Date.now() - started < 5000);
       });
     }
+  });
+
+  it('on SIGTERM while it still waits for Redis at start, exits 0 without listening', async () => {
+    const app = new AppProcess({ HOST: '127.0.0.1', PORT: String(await freePort()), REDIS_HOST: '127.0.0.1', REDIS_PORT: String(await freePort()) });
+    await waitFor('the first failed connection to Redis logged', async () => app.stdout.includes('redis connection problem'), 5000);
+    const signalledAt = Date.now();
+    app.child.kill('SIGTERM');
+    const exit = await app.exited;
+    assert.equal(exit.code, 0);
+    assert.ok(Date.now() - signalledAt < 2000);
+    assert.match(exit.stdout, /"msg":"stopped"/);
+    assert.doesNotMatch(exit.stdout, /Server listening/);
   });
 
   describe('with Redis', () => {

@@ -60,6 +60,7 @@ describe('loadConfig', () => {
     ['REDIS_URL bad database', { REDIS_URL: 'redis://h/x' }, /^REDIS_URL database must be a number from 0 to 15/],
     ['REDIS_TIMEOUT_MS too small', { REDIS_TIMEOUT_MS: '1' }, /^REDIS_TIMEOUT_MS must be >= 50/],
     ['REPLICA_NAME with spaces', { REPLICA_NAME: 'a b' }, /^REPLICA_NAME must be printable ASCII/],
+    ['REPLICA_NAME too long', { REPLICA_NAME: 'r'.repeat(129) }, /^REPLICA_NAME must NOT have more than 128 characters/],
   ];
   for (const [what, env, message] of bad) {
     it(`rejects ${what} with one line naming the variable`, () => {
