@@ -11,8 +11,8 @@ fail() { echo "start-redis: $*" >&2; exit 78; }
 conf_dir="${REDIS_CONF_DIR:-/usr/local/etc/redis}"
 password_file="${REDIS_PASSWORD_FILE:-/run/secrets/redis_password}"
 [ -r "$password_file" ] || fail "REDIS_PASSWORD_FILE cannot be read ($password_file)"
-# A trailing newline belongs to the file, not to the password (the app reads it the same way).
-password=$(cat "$password_file")
+# Line ends at the end (CRLF, blank lines) belong to the file, not to the password (as in the app).
+password=$(sed 's/\r$//' "$password_file")
 [ -n "$password" ] || fail "REDIS_PASSWORD_FILE is empty ($password_file)"
 hash=$(printf '%s' "$password" | sha256sum | cut -d ' ' -f 1)
 

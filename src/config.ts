@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import ajvErrors from 'ajv-errors';
 import { envSchema } from 'env-schema';
+import proxyAddr from 'proxy-addr';
+import { isTimeZone } from './counters/days.ts';
 
 export interface RedisConnection {
   url: string;
@@ -17,6 +19,19 @@ export interface Config {
   replicaName: string;
   redis: RedisConnection;
   redisTimeoutMs: number;
+  counting: CountingSettings;
+  /** Addresses whose X-Forwarded-For is believed (Fastify's trustProxy); none when unset. */
+  trustedProxies?: string;
+}
+
+export interface CountingSettings {
+  timeZone: string;
+  /** Counters expire this many days after their last change; 0 = never. */
+  ttlDays: number;
+  /** Days of history kept per counter; 0 = none. */
+  historyDays: number;
+  /** When set, /create requires `Authorization: Bearer <token>`. */
+  createToken?: string;
 }
 
 /** A setting that cannot be used; the message names the variable and says what is wrong. */
@@ -54,6 +69,12 @@ const schema = {
     REDIS_DB: { type: 'integer', minimum: 0, maximum: 15, default: 0 },
     REDIS_URL: { type: 'string', pattern: '^rediss?://', errorMessage: { pattern: 'must start with redis:// or rediss://' } },
     REDIS_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 10000, default: 500 },
+    COUNTER_TIMEZONE: { type: 'string', minLength: 1, default: 'UTC' },
+    COUNTER_TTL_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },
+    HISTORY_DAYS: { type: 'integer', minimum: 0, maximum: 3650, default: 400 },
+    TRUSTED_PROXIES: { type: 'string', minLength: 1 },
+    CREATE_TOKEN: { type: 'string', minLength: 16, errorMessage: { minLength: 'must be at least 16 characters' } },
+    CREATE_TOKEN_FILE: { type: 'string', minLength: 1 },
   },
 } as const;
 
@@ -70,6 +91,12 @@ interface RawEnv {
   REDIS_DB: number;
   REDIS_URL?: string;
   REDIS_TIMEOUT_MS: number;
+  COUNTER_TIMEZONE: string;
+  COUNTER_TTL_DAYS: number;
+  HISTORY_DAYS: number;
+  TRUSTED_PROXIES?: string;
+  CREATE_TOKEN?: string;
+  CREATE_TOKEN_FILE?: string;
 }
 
 interface AjvIssue {
@@ -81,7 +108,7 @@ interface AjvIssue {
 // URLs that may hold one): the message ends up in logs.
 const explain = (issue: AjvIssue, env: NodeJS.ProcessEnv): string => {
   const name = issue.instancePath.replace(/^\//, '');
-  const secret = /PASSWORD|URL/.test(name);
+  const secret = /PASSWORD|URL|TOKEN/.test(name);
   const got = name && !secret ? ` (got ${JSON.stringify(env[name])})` : '';
   return `${name || 'environment'} ${issue.message ?? 'is invalid'}${got}`;
 };
@@ -109,17 +136,34 @@ const redisFromUrl = (raw: string, username?: string, password?: string): RedisC
   };
 };
 
-// Compose and Kubernetes secrets arrive as files; one trailing newline is the file's, not the password's.
-const readPasswordFile = (path: string): string => {
+// Compose and Kubernetes secrets arrive as files; line ends at the end (CRLF, blank lines) are the
+// file's, not the secret's. start-redis.sh reads the Redis password the same way.
+const readSecretFile = (variable: string, path: string): string => {
   let content: string;
   try {
     content = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`REDIS_PASSWORD_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}: ${path})`);
+    throw new ConfigError(`${variable} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}: ${path})`);
   }
-  const password = content.replace(/\r?\n$/, '');
-  if (!password) throw new ConfigError(`REDIS_PASSWORD_FILE is empty (${path})`);
-  return password;
+  const secret = content.replace(/[\r\n]+$/, '');
+  if (!secret) throw new ConfigError(`${variable} is empty (${path})`);
+  return secret;
+};
+
+// A secret given directly or as a file, not both.
+const secretOf = (name: string, value: string | undefined, file: string | undefined): string | undefined => {
+  if (value !== undefined && file !== undefined) throw new ConfigError(`${name} and ${name}_FILE are both set; set only one`);
+  return file === undefined ? value : readSecretFile(`${name}_FILE`, file);
+};
+
+const checkTrustedProxies = (value: string | undefined): string | undefined => {
+  if (value === undefined) return undefined;
+  try {
+    proxyAddr.compile(value.split(',').map((part) => part.trim()));
+  } catch {
+    throw new ConfigError(`TRUSTED_PROXIES must be a comma-separated list of addresses, CIDR ranges or loopback, linklocal, uniquelocal (got ${JSON.stringify(value)})`);
+  }
+  return value;
 };
 
 /** Reads and validates the environment; throws ConfigError with a one-line message on bad input. */
@@ -147,10 +191,10 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     if (!first) throw new ConfigError((error as Error).message);
     throw new ConfigError(explain(first, present));
   }
-  if (raw.REDIS_PASSWORD !== undefined && raw.REDIS_PASSWORD_FILE !== undefined) {
-    throw new ConfigError('REDIS_PASSWORD and REDIS_PASSWORD_FILE are both set; set only one');
+  const password = secretOf('REDIS_PASSWORD', raw.REDIS_PASSWORD, raw.REDIS_PASSWORD_FILE);
+  if (!isTimeZone(raw.COUNTER_TIMEZONE)) {
+    throw new ConfigError(`COUNTER_TIMEZONE must be an IANA time zone name such as UTC or Europe/Berlin (got ${JSON.stringify(raw.COUNTER_TIMEZONE)})`);
   }
-  const password = raw.REDIS_PASSWORD_FILE === undefined ? raw.REDIS_PASSWORD : readPasswordFile(raw.REDIS_PASSWORD_FILE);
   const redis = raw.REDIS_URL
     ? redisFromUrl(raw.REDIS_URL, raw.REDIS_USERNAME, password)
     : {
@@ -166,5 +210,12 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     replicaName: raw.REPLICA_NAME ?? hostname(),
     redis,
     redisTimeoutMs: raw.REDIS_TIMEOUT_MS,
+    counting: {
+      timeZone: raw.COUNTER_TIMEZONE,
+      ttlDays: raw.COUNTER_TTL_DAYS,
+      historyDays: raw.HISTORY_DAYS,
+      createToken: secretOf('CREATE_TOKEN', raw.CREATE_TOKEN, raw.CREATE_TOKEN_FILE),
+    },
+    trustedProxies: checkTrustedProxies(raw.TRUSTED_PROXIES),
   };
 };

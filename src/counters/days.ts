@@ -39,3 +39,10 @@ export const lastDays = (at: Date, timeZone: string, count: number): string[] =>
   for (let back = count - 1; back >= 0; back -= 1) days.push(new Date(base - back * 86_400_000).toISOString().slice(0, 10));
   return days;
 };
+
+/** Seconds from `at` until the end of its day in the time zone (at most 86,400; DST days aside). */
+export const secondsLeftInDay = (at: Date, timeZone: string): number => {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return 86_400 - (part('hour') * 3600 + part('minute') * 60 + part('second'));
+};

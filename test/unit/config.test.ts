@@ -78,3 +78,43 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('loadConfig: the counting service settings', () => {
+  const invalid = (env: NodeJS.ProcessEnv, message: string) => {
+    assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && error.message === message);
+  };
+  const secretFile = (content: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'vc-config-'));
+    const file = join(dir, 'secret');
+    writeFileSync(file, content);
+    return file;
+  };
+
+  it('has the documented defaults: UTC, no expiry, 400 days of history, no create token, no trusted proxy', () => {
+    const config = loadConfig({});
+    assert.deepEqual(config.counting, { timeZone: 'UTC', ttlDays: 0, historyDays: 400, createToken: undefined });
+    assert.equal(config.trustedProxies, undefined);
+  });
+
+  it('takes each setting', () => {
+    const config = loadConfig({ COUNTER_TIMEZONE: 'Europe/Berlin', COUNTER_TTL_DAYS: '180', HISTORY_DAYS: '0', CREATE_TOKEN: 'a-long-enough-token', TRUSTED_PROXIES: '10.0.0.0/8, loopback' });
+    assert.deepEqual(config.counting, { timeZone: 'Europe/Berlin', ttlDays: 180, historyDays: 0, createToken: 'a-long-enough-token' });
+    assert.equal(config.trustedProxies, '10.0.0.0/8, loopback');
+  });
+
+  it('names the setting that is wrong', () => {
+    invalid({ COUNTER_TIMEZONE: 'Mars/Olympus' }, 'COUNTER_TIMEZONE must be an IANA time zone name such as UTC or Europe/Berlin (got "Mars/Olympus")');
+    invalid({ HISTORY_DAYS: '-1' }, 'HISTORY_DAYS must be >= 0 (got "-1")');
+    invalid({ COUNTER_TTL_DAYS: 'forever' }, 'COUNTER_TTL_DAYS must be integer (got "forever")');
+    invalid({ TRUSTED_PROXIES: 'nginx' }, 'TRUSTED_PROXIES must be a comma-separated list of addresses, CIDR ranges or loopback, linklocal, uniquelocal (got "nginx")');
+    invalid({ CREATE_TOKEN: 'short' }, 'CREATE_TOKEN must be at least 16 characters');
+    invalid({ CREATE_TOKEN: 'a-long-enough-token', CREATE_TOKEN_FILE: '/nowhere' }, 'CREATE_TOKEN and CREATE_TOKEN_FILE are both set; set only one');
+  });
+
+  it('reads secret files with CRLF line ends or trailing blank lines as the same secret', () => {
+    for (const content of ['the-create-token-1\n', 'the-create-token-1\r\n', 'the-create-token-1\n\n\n', 'the-create-token-1']) {
+      assert.equal(loadConfig({ CREATE_TOKEN_FILE: secretFile(content) }).counting.createToken, 'the-create-token-1', JSON.stringify(content));
+      assert.equal(loadConfig({ REDIS_PASSWORD_FILE: secretFile(content) }).redis.password, 'the-create-token-1', JSON.stringify(content));
+    }
+  });
+});
