@@ -18,6 +18,7 @@ interface CreateQuery extends AnswerForms {
 }
 
 const createdBody = {
+  description: 'the counter made, with its admin key',
   type: 'object',
   required: ['namespace', 'key', 'value', 'admin_key'],
   properties: {

@@ -6,6 +6,7 @@ import { VERSION } from './package-version.ts';
 import { type AnswerForms, type CounterParams, counterUrls, errorResponses, jsonQuery } from './schemas.ts';
 
 const infoBody = {
+  description: "the counter's value and settings",
   type: 'object',
   required: ['namespace', 'key', 'ttl', 'created', 'update_lowerbound', 'update_upperbound', 'enable_reset', 'value'],
   properties: {
@@ -21,6 +22,7 @@ const infoBody = {
 } as const;
 
 const statsBody = {
+  description: 'totals since the store was made',
   type: 'object',
   required: ['requests', 'keys_created', 'keys_updated', 'version'],
   properties: {

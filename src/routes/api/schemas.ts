@@ -69,6 +69,7 @@ export interface IdempotencyHeaders {
 }
 
 export const errorBody = {
+  description: 'refused or failed, with a short message',
   type: 'object',
   required: ['error'],
   properties: { error: { type: 'string' } },
@@ -78,12 +79,14 @@ export const errorBody = {
 export const errorResponses = { '4xx': errorBody, 503: errorBody } as const;
 
 export const valueBody = {
+  description: "the counter's value",
   type: 'object',
   required: ['value'],
   properties: { value: { type: 'integer' } },
 } as const;
 
 export const nullValueBody = {
+  description: 'no such counter',
   type: 'object',
   required: ['value'],
   properties: { value: { type: 'null' } },

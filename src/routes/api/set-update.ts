@@ -17,12 +17,14 @@ import {
 } from './schemas.ts';
 
 const changedBody = {
+  description: 'the value before and after',
   type: 'object',
   required: ['old_value', 'value'],
   properties: { old_value: { type: 'integer' }, value: { type: 'integer' } },
 } as const;
 
 const missingChangedBody = {
+  description: 'no such counter',
   type: 'object',
   required: ['old_value', 'value'],
   properties: { old_value: { type: 'null' }, value: { type: 'null' } },
