@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import canonicalPaths from './plugins/canonical-paths.ts';
+import counterStore from './plugins/counter-store.ts';
 import drain from './plugins/drain.ts';
 import errors from './plugins/errors.ts';
 import noGetBodies from './plugins/no-get-bodies.ts';
@@ -10,21 +11,25 @@ import servedBy from './plugins/served-by.ts';
 import visitStore from './plugins/visit-store.ts';
 import { ID_TOKEN, replyText } from './plain-text.ts';
 import { OneLinePerRequest } from './request-log.ts';
+import countingApi, { type CountingApiOptions } from './routes/api/index.ts';
 import count from './routes/count.ts';
 import health from './routes/health.ts';
 import welcome from './routes/welcome.ts';
+import type { CounterStore } from './store/counter-store.ts';
 import type { VisitStore } from './visit-store.ts';
 
 export interface AppOptions {
   replicaName: string;
   store: VisitStore;
+  /** The CountAPI-compatible counting API (routes/api), served when given. */
+  counting?: CountingApiOptions & { store: CounterStore };
 }
 
 /**
  * The whole service as one plugin: what tests inject into and what the server process listens with.
  * Not encapsulated, so its error and not-found handlers cover every route of the instance.
  */
-export const visitCounter = fp(async (app: FastifyInstance, { replicaName, store }: AppOptions) => {
+export const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting }: AppOptions) => {
   await app.register(visitStore, { store });
   await app.register(servedBy, { replicaName });
   await app.register(drain);
@@ -34,6 +39,10 @@ export const visitCounter = fp(async (app: FastifyInstance, { replicaName, store
   await app.register(welcome, { replicaName });
   await app.register(count, { replicaName });
   await app.register(health);
+  if (counting) {
+    await app.register(counterStore, { store: counting.store });
+    await app.register(countingApi, counting);
+  }
 }, { name: 'visit-counter' });
 
 // nginx sends X-Request-ID; take it when it looks like an id so log lines match across tiers.
