@@ -31,6 +31,23 @@ describe('routes', () => {
       assert.match(res.body, /<a href="\/count">/);
     });
 
+    it('answers JSON with the link to /count under links', async () => {
+      const res = await app.inject({ url: '/', headers: { accept: 'application/json' } });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.json(), {
+        message: 'Welcome to the visit counter! Visit /count to count your visit.',
+        links: { count: '/count' },
+        servedBy: 'web-test-1',
+      });
+    });
+
+    it('refuses an unacceptable type with 406 in plain text', async () => {
+      const res = await app.inject({ url: '/', headers: { accept: 'image/png' } });
+      assert.equal(res.statusCode, 406);
+      assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
+      assert.match(res.body, /^Not Acceptable/);
+    });
+
     it('answers HEAD without a body', async () => {
       const res = await app.inject({ method: 'HEAD', url: '/' });
       assert.equal(res.statusCode, 200);
