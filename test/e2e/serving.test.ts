@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { ComposeStack } from './helpers/compose.ts';
-import { runOk } from './helpers/run.ts';
-import { ACCEPT, count, countOf, get, pool, tally, type Reply } from './helpers/http.ts';
-import { readVisits, redisCli } from './helpers/redis.ts';
-import { describeStack } from './helpers/suite.ts';
+import type { ComposeStack } from '../helpers/compose.ts';
+import { runOk } from '../helpers/run.ts';
+import { ACCEPT, count, countOf, get, pool, tally, type Reply } from '../helpers/http.ts';
+import { readVisits, redisCli } from '../helpers/stack-redis.ts';
+import { describeStack } from '../helpers/stack-suite.ts';
 
 interface PsEntry {
   Service?: string;

@@ -16,12 +16,3 @@ export const startApp = async (redis: RedisServer, password?: string): Promise<{
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, base };
 };
-
-export const waitFor = async (check: () => Promise<boolean>, timeoutMs: number): Promise<number> => {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (await check().catch(() => false)) return Date.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-};

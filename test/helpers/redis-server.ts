@@ -17,7 +17,7 @@ export const assertRedisInstalled = (): void => {
   }
 };
 
-export interface RedisOptions {
+interface RedisOptions {
   /** Credentials the helper itself uses; with no username, --requirepass sets them on the default user. */
   username?: string;
   password?: string;

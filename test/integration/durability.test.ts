@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/logger.ts';
 import { createRedisStore } from '../../src/redis-store.ts';
-import { waitFor } from '../helpers/in-process-app.ts';
 import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 // The stack's own start script, redis.conf and ACL, on the host: only where it listens and
 // writes differ from the container.
@@ -60,7 +60,7 @@ describe("Redis durability with the stack's redis.conf", () => {
       log: createLogger('silent', 'it'),
     });
     try {
-      await waitFor(() => store.isReady(), 5000);
+      await waitFor('the store ready', () => store.isReady(), 5000);
       let total = 0;
       for (let i = 0; i < 50; i += 1) total = await store.increment(`restart-${i}`);
       await redis.stop('SIGTERM');

@@ -4,8 +4,8 @@ import { createLogger } from '../../src/logger.ts';
 import { createRedisStore, MARKER_PREFIX, MARKER_TTL_SECONDS } from '../../src/redis-store.ts';
 import type { VisitStore } from '../../src/visit-store.ts';
 import { counterUserPermissions } from '../helpers/counter-user.ts';
-import { waitFor } from '../helpers/in-process-app.ts';
 import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 describe('the Redis store, as the restricted counter user', () => {
   // The Compose stack's ACL: default user off, the app's user limited to what counting needs.
@@ -25,7 +25,7 @@ describe('the Redis store, as the restricted counter user', () => {
       timeoutMs: 500,
       log: createLogger('silent', 'it'),
     });
-    await waitFor(() => store.isReady(), 5000);
+    await waitFor('the store ready', () => store.isReady(), 5000);
   });
   after(async () => {
     await store.close();
