@@ -48,11 +48,10 @@ loader_hash=$(printf '%s' "$loader_password" | sha256sum | cut -d ' ' -f 1)
 load_functions() {
   export REDISCLI_AUTH="$loader_password"
   cli() { redis-cli -p "$port" --user loader --no-auth-warning "$@"; }
-  tries=0
+  # Loading the append-only file of a large data set takes a while: wait as long as Redis runs
+  # (it is this script's own process, $$, once exec'd below).
   until [ "$(cli ping 2>/dev/null)" = PONG ]; do
-    tries=$((tries + 1))
-    # Loading the append-only file of a large data set takes a while; give up after 10 minutes.
-    [ "$tries" -lt 6000 ] || { echo "start-redis: Redis did not answer; functions not loaded" >&2; return 1; }
+    kill -0 $$ 2>/dev/null || return 1
     sleep 0.1
   done
   cli -x FUNCTION LOAD REPLACE < "$conf_dir/functions/counter.lua" >/dev/null || { echo "start-redis: FUNCTION LOAD failed" >&2; return 1; }
@@ -61,7 +60,7 @@ load_functions() {
   echo "start-redis: counter functions loaded"
 }
 # In the background, so that redis-server below can be PID 1 (see the note on exec).
-load_functions &
+load_functions </dev/null &
 
 # The default user: nobody can log in as it (off, no password), but it keeps every permission.
 # Redis replays MULTI/EXEC blocks from the append-only file (a function's writes are logged

@@ -1,58 +1,49 @@
 import fp from 'fastify-plugin';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import canonicalPaths from './plugins/canonical-paths.ts';
 import counterStore from './plugins/counter-store.ts';
 import drain from './plugins/drain.ts';
 import errors from './plugins/errors.ts';
 import noGetBodies from './plugins/no-get-bodies.ts';
 import servedBy from './plugins/served-by.ts';
-import visitStore from './plugins/visit-store.ts';
-import { ID_TOKEN, replyText } from './plain-text.ts';
+import { replyText } from './plain-text.ts';
+import { requestId } from './request-ids.ts';
 import { OneLinePerRequest } from './request-log.ts';
 import countingApi, { type CountingApiOptions } from './routes/api/index.ts';
 import count from './routes/count.ts';
 import health from './routes/health.ts';
 import welcome from './routes/welcome.ts';
 import type { CounterStore } from './store/counter-store.ts';
-import type { VisitStore } from './visit-store.ts';
 
-export interface AppOptions {
+interface AppOptions {
   replicaName: string;
-  store: VisitStore;
-  /** The CountAPI-compatible counting API (routes/api), served when given. */
-  counting?: CountingApiOptions & { store: CounterStore };
+  store: CounterStore;
+  /** Settings of the counting API (routes/api). */
+  counting: CountingApiOptions;
+  /** Addresses whose X-Forwarded-For is believed, so request.ip is the client's (Fastify's trustProxy). */
+  trustedProxies?: string;
 }
 
 /**
  * The whole service as one plugin: what tests inject into and what the server process listens with.
  * Not encapsulated, so its error and not-found handlers cover every route of the instance.
  */
-export const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting }: AppOptions) => {
-  await app.register(visitStore, { store });
+const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting }: AppOptions) => {
+  await app.register(counterStore, { store });
   await app.register(servedBy, { replicaName });
   await app.register(drain);
   await app.register(noGetBodies);
   await app.register(canonicalPaths);
   await app.register(errors);
-  await app.register(welcome, { replicaName });
-  await app.register(count, { replicaName });
+  await app.register(welcome);
+  await app.register(count);
   await app.register(health);
-  if (counting) {
-    await app.register(counterStore, { store: counting.store });
-    await app.register(countingApi, counting);
-  }
+  await app.register(countingApi, counting);
 }, { name: 'visit-counter' });
 
-// nginx sends X-Request-ID; take it when it looks like an id so log lines match across tiers.
-const requestId = (request: IncomingMessage): string => {
-  const header = request.headers['x-request-id'];
-  return typeof header === 'string' && ID_TOKEN.test(header) ? header : randomUUID();
-};
-
-export const serverOptions = (replicaName: string, loggerInstance?: FastifyBaseLogger): FastifyServerOptions => ({
+const serverOptions = (trustedProxies: string | undefined, loggerInstance?: FastifyBaseLogger): FastifyServerOptions => ({
   ...(loggerInstance ? { loggerInstance } : { logger: false }),
+  ...(trustedProxies ? { trustProxy: trustedProxies } : {}),
   logController: new OneLinePerRequest(),
   requestIdHeader: false,
   genReqId: requestId,
@@ -70,7 +61,7 @@ export const serverOptions = (replicaName: string, loggerInstance?: FastifyBaseL
   // No hook has run yet for these, so the replica header is set here.
   frameworkErrors: (error, request, reply) => {
     void replyText(
-      (reply as FastifyReply).header('x-served-by', replicaName).header('x-request-id', request.id),
+      (reply as FastifyReply).header('x-served-by', request.server.replicaName).header('x-request-id', request.id),
       error.statusCode ?? 400,
       error.code === 'FST_ERR_BAD_URL' ? 'Bad Request: malformed URL\n' : `${error.message}\n`,
     );
@@ -78,7 +69,7 @@ export const serverOptions = (replicaName: string, loggerInstance?: FastifyBaseL
 });
 
 export const buildApp = async (options: AppOptions, logger?: FastifyBaseLogger) => {
-  const app = Fastify(serverOptions(options.replicaName, logger));
+  const app = Fastify(serverOptions(options.trustedProxies, logger));
   await app.register(visitCounter, options);
   return app;
 };

@@ -1,7 +1,7 @@
 import accepts from 'accepts';
 import type { FastifyRequest } from 'fastify';
 
-export type Representation = 'text' | 'html' | 'json';
+type Representation = 'text' | 'html' | 'json';
 
 // Plain text first: clients that send no preference (curl's */*) get the terminal-friendly form.
 const TYPES = ['text/plain', 'text/html', 'application/json'] as const;

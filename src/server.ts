@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
-import { createRedisStore } from './redis-store.ts';
+import { createRedisStore } from './store/redis-store.ts';
 
 const readConfig = (): Config => {
   try {
@@ -17,8 +17,8 @@ const readConfig = (): Config => {
 
 const config = readConfig();
 const log = createLogger(config.logLevel, config.replicaName);
-const store = createRedisStore({ connection: config.redis, timeoutMs: config.redisTimeoutMs, log });
-const app = await buildApp({ replicaName: config.replicaName, store }, log);
+const store = createRedisStore({ connection: config.redis, timeoutMs: config.redisTimeoutMs, log, ...config.counting });
+const app = await buildApp({ replicaName: config.replicaName, store, counting: config.counting, trustedProxies: config.trustedProxies }, log);
 
 // On SIGTERM or SIGINT (or an uncaught error): stop taking connections, finish the requests in
 // flight, close Redis, exit 0 (1 after an error). Compose waits 10 s before SIGKILL, so give up

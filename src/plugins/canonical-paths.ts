@@ -1,5 +1,8 @@
 import fp from 'fastify-plugin';
-import { pathOf, replyText } from '../plain-text.ts';
+import { replyText } from '../plain-text.ts';
+
+/** The path of a request URL, without its query string. */
+export const pathOf = (url: string): string => url.split('?', 1)[0] ?? url;
 
 // Dot segments (plain or percent-encoded), encoded slashes and backslashes, and NUL: a client has
 // no honest reason to send them, and the router would quietly resolve `/a/../count` or

@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { pathOf, replyText } from '../plain-text.ts';
-import { StoreUnavailableError } from '../visit-store.ts';
+import { replyText } from '../plain-text.ts';
+import { pathOf } from './canonical-paths.ts';
+import { StoreUnavailableError } from '../store/counter-store.ts';
 
 const sendText = (reply: FastifyReply, status: number, text: string) => replyText(reply.header('cache-control', 'no-store'), status, text);
 

@@ -1,8 +1,19 @@
 import fp from 'fastify-plugin';
 
-/** Tags every response, errors included, with the replica that produced it and the request id. */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This replica's name (REPLICA_NAME, by default the hostname), for pages and X-Served-By. */
+    replicaName: string;
+  }
+}
+
+/**
+ * Where the replica's name is registered, once, as `app.replicaName`; tags every response, errors
+ * included, with it and the request id.
+ */
 export default fp<{ replicaName: string }>(
   async (app, { replicaName }) => {
+    app.decorate('replicaName', replicaName);
     // Callback style: an async hook costs a promise and a microtask on every request.
     app.addHook('onRequest', (request, reply, done) => {
       reply.header('x-served-by', replicaName);

@@ -1,25 +1,30 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { CONTENT_TYPES, NOT_ACCEPTABLE, negotiate } from '../negotiate.ts';
 import { countPage, countText } from '../pages.ts';
-import { ID_TOKEN } from '../plain-text.ts';
+import { replyText } from '../plain-text.ts';
+import { ID_TOKEN } from '../request-ids.ts';
+import { visitorOf } from './api/requests.ts';
 
-const count: FastifyPluginAsync<{ replicaName: string }> = async (app, { replicaName }) => {
+/** The seed's one counter: /count is this counter of the counting API (also /get/visits). */
+export const VISITS = { namespace: 'default', key: 'visits' };
+
+const count: FastifyPluginAsync = async (app) => {
   // HEAD is not served here: a HEAD request (link checkers, curl -I) must not count a visit.
   app.get('/count', { exposeHeadRoute: false }, async (request, reply) => {
     reply.header('cache-control', 'no-store').header('vary', 'Accept');
     // Negotiate before counting, so a request we cannot answer is never counted.
     const form = negotiate(request);
-    if (!form) return reply.code(406).type(CONTENT_TYPES.text).send(NOT_ACCEPTABLE);
+    if (!form) return replyText(reply, 406, NOT_ACCEPTABLE);
     // nginx sets Idempotency-Key to its request id, the same when it retries the request on
     // another replica; the store counts each key once, so a retry never counts a visit twice.
     const key = request.headers['idempotency-key'];
     if (key !== undefined && (typeof key !== 'string' || !ID_TOKEN.test(key))) {
-      return reply.code(400).type(CONTENT_TYPES.text).send('Bad Request: Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -\n');
+      return replyText(reply, 400, 'Bad Request: Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -\n');
     }
-    const total = await app.visits.increment(key);
+    const { value: total } = await app.counters.hit(VISITS, { idempotencyKey: key, visitor: visitorOf(request) });
     reply.type(CONTENT_TYPES[form]);
-    if (form === 'html') return countPage(total, replicaName);
-    if (form === 'json') return { count: total, servedBy: replicaName };
+    if (form === 'html') return countPage(total, app.replicaName);
+    if (form === 'json') return { count: total, servedBy: app.replicaName };
     return countText(total);
   });
 };

@@ -10,7 +10,7 @@ const health: FastifyPluginAsync = async (app) => {
   // Readiness: this replica can count right now.
   app.get('/readyz', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
-    if (await app.visits.isReady()) return { status: 'ready', redis: 'up' };
+    if (await app.counters.isReady()) return { status: 'ready', redis: 'up' };
     return reply.code(503).send({ status: 'not ready', redis: 'down' });
   });
 };

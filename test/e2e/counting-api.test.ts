@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { get, pool } from './helpers/http.ts';
-import { readCounter, redisCli } from './helpers/redis.ts';
-import { runOk } from './helpers/run.ts';
-import { describeStack } from './helpers/suite.ts';
+import { get, pool } from '../helpers/http.ts';
+import { readCounter, redisCli } from '../helpers/stack-redis.ts';
+import { runOk } from '../helpers/run.ts';
+import { describeStack } from '../helpers/stack-suite.ts';
 
 const require = createRequire(import.meta.url);
 

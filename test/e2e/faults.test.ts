@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ComposeStack } from './helpers/compose.ts';
-import { count, countOf, get, isOk, Load, pool, waitFor, type Outcome } from './helpers/http.ts';
-import { readVisits } from './helpers/redis.ts';
-import { runOk } from './helpers/run.ts';
-import { describeStack } from './helpers/suite.ts';
+import type { ComposeStack } from '../helpers/compose.ts';
+import { count, countOf, get, isOk, Load, pool, type Outcome } from '../helpers/http.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { readVisits } from '../helpers/stack-redis.ts';
+import { runOk } from '../helpers/run.ts';
+import { describeStack } from '../helpers/stack-suite.ts';
 
 const errorsIn = (outcomes: Outcome[]): string[] =>
   outcomes.filter((o) => !isOk(o)).map((o) => `${new Date(o.at).toISOString()} ${o.error ?? `${o.status} from ${o.servedBy || '?'}`}`);

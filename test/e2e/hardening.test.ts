@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { it } from 'node:test';
-import type { ComposeStack } from './helpers/compose.ts';
-import { ACCEPT, count, get, isOk, pool } from './helpers/http.ts';
-import { readVisits, redisCli } from './helpers/redis.ts';
-import { runOk } from './helpers/run.ts';
-import { describeStack } from './helpers/suite.ts';
+import type { ComposeStack } from '../helpers/compose.ts';
+import { ACCEPT, count, get, isOk, pool } from '../helpers/http.ts';
+import { rawGet, rawRequest, statusOf } from '../helpers/raw-http.ts';
+import { readVisits, redisCli } from '../helpers/stack-redis.ts';
+import { runOk } from '../helpers/run.ts';
+import { describeStack } from '../helpers/stack-suite.ts';
 
 const asRecord = (value: unknown): Record<string, unknown> =>
   typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
@@ -24,23 +25,6 @@ const uidOf = async (stack: ComposeStack, service: string): Promise<number> => {
   assert.ok(match?.[1], 'Uid line');
   return Number(match[1]);
 };
-
-/** A raw HTTP/1.1 exchange, for requests fetch refuses to send; resolves with the status line. */
-const raw = (port: number, request: string, timeoutMs = 15_000): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let answer = '';
-    socket.setTimeout(timeoutMs, () => {
-      socket.destroy();
-      reject(new Error(`no answer within ${timeoutMs} ms`));
-    });
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      resolve(answer);
-    });
-    socket.write(request);
-  });
 
 const SECURITY_HEADERS = (headers: Headers, what: string): void => {
   assert.equal(headers.get('x-content-type-options'), 'nosniff', `${what}: nosniff`);
@@ -105,14 +89,14 @@ describeStack(
         ['oversized header', fetch(`${stack.base}/count`, { headers: { 'x-big': 'h'.repeat(9000) } }).then((r) => r.status)],
         ['too many headers', fetch(`${stack.base}/count`, { headers: Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`x-h${i}`, 'v'.repeat(100)])) }).then((r) => r.status)],
         ['body over the limit', fetch(`${stack.base}/count`, { method: 'POST', body: 'b'.repeat(20_000) }).then((r) => r.status)],
-        ['body on GET', raw(port, 'GET /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello').then((a) => Number(a.slice(9, 12)))],
-        ['unknown method', raw(port, 'FOO /count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n').then((a) => Number(a.slice(9, 12)))],
+        ['body on GET', rawRequest(port, 'GET /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello').then(statusOf)],
+        ['unknown method', rawRequest(port, 'FOO /count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n').then(statusOf)],
         ['odd Accept', get(`${stack.base}/count`, 'image/png').then((r) => r.status)],
-        ['path traversal', raw(port, 'GET /../count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n').then((a) => Number(a.slice(9, 12)))],
         // Sent raw: fetch itself would resolve the dot segments before sending.
-        ['encoded traversal', raw(port, 'GET /%2e%2e/count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n').then((a) => Number(a.slice(9, 12)))],
-        ['traversal inside the path', raw(port, 'GET /a/../count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n').then((a) => Number(a.slice(9, 12)))],
-        ['encoded slash', raw(port, 'GET /%2fcount HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n').then((a) => Number(a.slice(9, 12)))],
+        ['path traversal', rawGet(port, '/../count')],
+        ['encoded traversal', rawGet(port, '/%2e%2e/count')],
+        ['traversal inside the path', rawGet(port, '/a/../count')],
+        ['encoded slash', rawGet(port, '/%2fcount')],
         ['NUL byte', get(`${stack.base}/count%00`).then((r) => r.status)],
         ['invalid percent-encoding', get(`${stack.base}/count%zz`).then((r) => r.status)],
         ['overlong UTF-8', get(`${stack.base}/%c0%ae%c0%ae/count`).then((r) => r.status)],

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ComposeStack, Container } from './helpers/compose.ts';
-import { count, countOf, get, isOk, Load, waitFor } from './helpers/http.ts';
-import { readVisits } from './helpers/redis.ts';
-import { runOk } from './helpers/run.ts';
-import { describeStack } from './helpers/suite.ts';
+import type { ComposeStack, Container } from '../helpers/compose.ts';
+import { count, countOf, get, isOk, Load } from '../helpers/http.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { readVisits } from '../helpers/stack-redis.ts';
+import { runOk } from '../helpers/run.ts';
+import { describeStack } from '../helpers/stack-suite.ts';
 
 /** Waits until /count answers 200 again and returns that answer's count. */
 const nextCount = async (stack: ComposeStack, timeoutMs: number): Promise<number> => {

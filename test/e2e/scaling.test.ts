@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ComposeStack } from './helpers/compose.ts';
-import { count, isOk, Load, tally, waitFor, type Outcome } from './helpers/http.ts';
-import { readVisits } from './helpers/redis.ts';
-import { describeStack } from './helpers/suite.ts';
+import type { ComposeStack } from '../helpers/compose.ts';
+import { count, isOk, Load, tally, type Outcome } from '../helpers/http.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { readVisits } from '../helpers/stack-redis.ts';
+import { describeStack } from '../helpers/stack-suite.ts';
 
 // The hostname of a container, which the app reports as X-Served-By, is its short id.
 const runningReplicas = async (stack: ComposeStack): Promise<string[]> =>

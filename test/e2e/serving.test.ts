@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { ComposeStack } from './helpers/compose.ts';
-import { runOk } from './helpers/run.ts';
-import { ACCEPT, count, countOf, get, pool, tally, type Reply } from './helpers/http.ts';
-import { readVisits, redisCli } from './helpers/redis.ts';
-import { describeStack } from './helpers/suite.ts';
+import type { ComposeStack } from '../helpers/compose.ts';
+import { runOk } from '../helpers/run.ts';
+import { ACCEPT, count, countOf, get, pool, tally, type Reply } from '../helpers/http.ts';
+import { readVisits, redisCli } from '../helpers/stack-redis.ts';
+import { describeStack } from '../helpers/stack-suite.ts';
 
 interface PsEntry {
   Service?: string;
@@ -36,9 +36,9 @@ describeStack('the stack through nginx', import.meta.filename, (stack) => {
     const json = await get(`${stack.base}/`, ACCEPT.json);
     assert.equal(json.status, 200);
     assert.match(json.contentType, /^application\/json/);
-    const body = JSON.parse(json.body) as { message?: unknown; count?: unknown };
+    const body = JSON.parse(json.body) as { message?: unknown; links?: unknown };
     assert.match(String(body.message), /Welcome to the visit counter/);
-    assert.equal(body.count, '/count');
+    assert.deepEqual(body.links, { count: '/count' });
   });
 
   it('counts exactly 1 more on each sequential /count, in text, HTML and JSON', async () => {

@@ -106,6 +106,11 @@ export class FakeCounterStore implements CounterStore {
     return counter;
   }
 
+  /** The seed counter /count (default/visits); 0 before the first visit. */
+  get visits(): number {
+    return this.peek({ namespace: 'default', key: 'visits' })?.value ?? 0;
+  }
+
   peek(id: CounterId): Counter | undefined {
     return this.counters.get(pathOfCounter(id));
   }

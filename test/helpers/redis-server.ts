@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ export const assertRedisInstalled = (): void => {
   }
 };
 
-export interface RedisOptions {
+interface RedisOptions {
   /** Credentials the helper itself uses; with no username, --requirepass sets them on the default user. */
   username?: string;
   password?: string;
@@ -87,7 +87,10 @@ export class RedisServer {
     while (Date.now() < deadline) {
       if (this.process?.exitCode !== null) throw new Error(`redis-server exited:\n${this.log}`);
       try {
-        await this.command(['PING']);
+        // The app needs the counter functions: start-redis.sh loads them just after Redis answers;
+        // a plain server gets them here.
+        if (this.options.asInTheStack) await this.command(['FCALL_RO', 'counter_version', '0']);
+        else await this.loadFunctions();
         return;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -113,8 +116,20 @@ export class RedisServer {
     }
   }
 
+  /** The seed counter /count (default/visits), as the functions keep it; 0 before the first visit. */
   async visits(): Promise<number> {
-    return Number((await this.command(['GET', 'visits'])) ?? 0);
+    return Number((await this.command(['HGET', 'c:{default/visits}', 'v'])) ?? 0);
+  }
+
+  /** One hit on default/visits through the counter function, as the app sends it; resolves with the total. */
+  async hit(): Promise<number> {
+    const reply = (await this.command(['FCALL', 'counter_hit', '2', 'c:{default/visits}', 'u:{default/visits}:20260101', String(Date.now()), '20260101', '', '0', '0', '60', '30'])) as number[];
+    return Number(reply[0]);
+  }
+
+  /** Loads redis/functions/counter.lua (at every start; start-redis.sh does it for a server started asInTheStack). */
+  async loadFunctions(): Promise<void> {
+    await this.command(['FUNCTION', 'LOAD', 'REPLACE', readFileSync(join(REDIS_DIR, 'functions', 'counter.lua'), 'utf8')]);
   }
 
   /** Stops the process with a signal and waits for it to exit. */

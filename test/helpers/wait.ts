@@ -1,5 +1,5 @@
 /** Polls until check() is true; resolves with the time it took, rejects after timeoutMs. */
-export const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<number> => {
+export const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<number> => {
   const started = Date.now();
   for (;;) {
     let lastError = '';

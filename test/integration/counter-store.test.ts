@@ -6,7 +6,7 @@ import { createLogger } from '../../src/logger.ts';
 import type { CounterStore } from '../../src/store/counter-store.ts';
 import { MARKER_TTL_SECONDS } from '../../src/store/keys.ts';
 import { createRedisStore, type RedisStoreOptions } from '../../src/store/redis-store.ts';
-import { waitFor } from '../helpers/in-process-app.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
 
 const ADMIN = { username: 'admin', password: 'admin-pw' };
@@ -29,7 +29,7 @@ describe('the Redis counter store, through the functions, as the restricted coun
       ...options,
     });
     stores.push(opened);
-    await waitFor(() => opened.isReady(), 5000);
+    await waitFor('the store ready', () => opened.isReady(), 5000);
     return opened;
   };
   const admin = (...args: string[]) => redis.command(args, ADMIN);
@@ -214,7 +214,7 @@ describe('the Redis counter store, through the functions, as the restricted coun
     const before = await store.stats();
     await store.hit({ namespace: 'stats', key: 'one' });
     await store.get({ namespace: 'stats', key: 'one' });
-    await waitFor(async () => (await admin('HGET', 'stats', 'requests')) !== null, 2000);
+    await waitFor('stats flushed', async () => (await admin('HGET', 'stats', 'requests')) !== null, 2000);
     const after = await store.stats();
     assert.equal(after.requests - before.requests, 3); // hit, get and the first stats call itself
     assert.equal(after.keysCreated - before.keysCreated, 1);

@@ -32,7 +32,7 @@ describe('counting against a real redis-server', () => {
   });
 
   it('continues from the value already stored', async () => {
-    await redis.command(['SET', 'visits', '41']);
+    await redis.command(['HSET', 'c:{default/visits}', 'v', '41']);
     const res = await fetch(`${base}/count`);
     assert.equal(await res.text(), 'Total visits: 42\n');
   });

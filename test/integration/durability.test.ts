@@ -3,9 +3,11 @@ import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/logger.ts';
-import { createRedisStore } from '../../src/redis-store.ts';
-import { waitFor } from '../helpers/in-process-app.ts';
+import { VISITS } from '../../src/routes/count.ts';
+import { createRedisStore } from '../../src/store/redis-store.ts';
 import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
+import { COUNTING } from '../helpers/in-process-app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 // The stack's own start script, redis.conf and ACL, on the host: only where it listens and
 // writes differ from the container.
@@ -15,7 +17,7 @@ const withProjectConfig = (appendfsync: 'always' | 'everysec') =>
 
 const incrementBy = async (redis: RedisServer, n: number): Promise<number> => {
   let last = 0;
-  for (let i = 0; i < n; i += 1) last = Number(await redis.command(['INCR', 'visits']));
+  for (let i = 0; i < n; i += 1) last = await redis.hit();
   return last;
 };
 
@@ -51,18 +53,19 @@ describe("Redis durability with the stack's redis.conf", () => {
     assert.ok(recovered <= acknowledgedLate);
   });
 
-  it('visits counted through the idempotent script (MULTI/EXEC in the AOF) survive a restart', async () => {
+  it('hits counted through the counter function with idempotency keys (MULTI/EXEC in the AOF) survive a restart', async () => {
     redis = withProjectConfig('everysec');
     await redis.start();
     const store = createRedisStore({
       connection: { url: redis.url, username: 'counter', password: 'durability-pw', database: 0 },
       timeoutMs: 1000,
       log: createLogger('silent', 'it'),
+      ...COUNTING,
     });
     try {
-      await waitFor(() => store.isReady(), 5000);
+      await waitFor('the store ready', () => store.isReady(), 5000);
       let total = 0;
-      for (let i = 0; i < 50; i += 1) total = await store.increment(`restart-${i}`);
+      for (let i = 0; i < 50; i += 1) total = (await store.hit(VISITS, { idempotencyKey: `restart-${i}` })).value;
       await redis.stop('SIGTERM');
       await redis.start();
       assert.equal(await redis.visits(), total);
@@ -80,9 +83,9 @@ describe("Redis durability with the stack's redis.conf", () => {
     const incrFile = readdirSync(aofDir).find((name) => name.endsWith('.incr.aof'));
     assert.ok(incrFile, 'an incremental AOF file exists');
     // Half a command, as a crash in the middle of a write leaves it.
-    appendFileSync(join(aofDir, incrFile), '*2\r\n$4\r\nINCR\r\n$6\r\nvis');
+    appendFileSync(join(aofDir, incrFile), '*4\r\n$7\r\nHINCRBY\r\n$18\r\nc:{default/vis');
     await redis.start();
     assert.equal(await redis.visits(), acknowledged);
-    assert.equal(await redis.command(['INCR', 'visits']), acknowledged + 1);
+    assert.equal(await redis.hit(), acknowledged + 1);
   });
 });

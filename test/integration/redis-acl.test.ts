@@ -37,7 +37,7 @@ describe("the app's Redis user (counter-user.acl), as an allowlist", () => {
     const admin = createClient({ url: redis.url, ...ADMIN });
     await admin.connect();
     try {
-      const table = (await admin.sendCommand(['COMMAND'])) as CommandEntry[];
+      const table = await admin.sendCommand<CommandEntry[]>(['COMMAND']);
       // Containers (CONFIG, FUNCTION ...) are checked through their subcommands.
       const entries = table.flatMap((entry) => [entry, ...((entry[9] as CommandEntry[] | undefined) ?? [])]);
       assert.ok(entries.length > 300, `${entries.length} commands`);
@@ -55,7 +55,7 @@ describe("the app's Redis user (counter-user.acl), as an allowlist", () => {
               const end = lastKey < 0 ? args.length + lastKey : lastKey;
               for (let i = firstKey; i <= end; i += Math.max(step, 1)) args[i] = key;
             }
-            verdict = String(await admin.sendCommand(['ACL', 'DRYRUN', 'counter', ...args]).catch((error: unknown) => (error as Error).message));
+            verdict = await admin.sendCommand<string>(['ACL', 'DRYRUN', 'counter', ...args]).catch((error: unknown) => (error as Error).message);
           }
           if (verdict === 'OK') allowed[key]?.push(name);
           else if (!verdict.includes('permissions')) assert.match(verdict, /not found/, `${name}: ${verdict}`);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
-import { startApp, waitFor } from '../helpers/in-process-app.ts';
+import { startApp } from '../helpers/in-process-app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const timed = async (url: string) => {
   const started = performance.now();
@@ -42,7 +43,7 @@ describe('when Redis goes away', () => {
     assert.equal((await timed(`${base}/readyz`)).status, 503);
 
     await redis.start();
-    const recoveredIn = await waitFor(async () => (await fetch(`${base}/count`)).status === 200, 10_000);
+    const recoveredIn = await waitFor('/count answering 200', async () => (await fetch(`${base}/count`)).status === 200, 10_000);
     assert.ok(recoveredIn < 10_000);
     assert.equal(await redis.visits(), counted + 1, 'only the successful request after recovery was counted');
   });
@@ -59,7 +60,7 @@ describe('when Redis goes away', () => {
     } finally {
       redis.resume();
     }
-    await waitFor(async () => (await fetch(`${base}/count`)).status === 200, 10_000);
+    await waitFor('/count answering 200', async () => (await fetch(`${base}/count`)).status === 200, 10_000);
   });
 });
 
@@ -79,12 +80,12 @@ describe('when Redis is not up yet at start', () => {
     await redis.start();
     await redis.stop();
     let base: string;
-    ({ app, base } = await startApp(redis));
+    ({ app, base } = await startApp(redis, undefined, { waitForRedis: false }));
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     assert.equal((await fetch(`${base}/readyz`)).status, 503);
     assert.equal((await fetch(`${base}/count`)).status, 503);
     await redis.start();
-    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 10_000);
+    await waitFor('/readyz answering 200', async () => (await fetch(`${base}/readyz`)).status === 200, 10_000);
     assert.equal(await (await fetch(`${base}/count`)).text(), 'Total visits: 1\n');
   });
 });

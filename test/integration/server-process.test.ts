@@ -64,7 +64,8 @@ describe('the server process', () => {
         const res = await fetch(`${base}/count`, { headers: { 'x-request-id': 'req-42' } });
         assert.equal(res.status, 200);
         assert.equal(res.headers.get('x-served-by'), 'proc-1');
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        // Log lines are written in batches, at the latest 100 ms after they are logged.
+        await waitFor('the request logged', async () => app.stdout.includes('"msg":"request"'), 1000);
         const lines = app.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
         const requests = lines.filter((line) => line.msg === 'request');
         assert.equal(requests.length, 1);

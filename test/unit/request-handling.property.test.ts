@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildApp } from '../../src/app.ts';
-import { FakeStore } from '../helpers/fake-store.ts';
+import { FakeCounterStore } from '../helpers/fake-counter-store.ts';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -38,17 +38,17 @@ const requests = fc.record({
 
 describe('request handling, for any request', () => {
   it('never answers 5xx (but the documented 503), always names the replica, and counts at most once on success', async () => {
-    const store = new FakeStore();
-    const app = await buildApp({ replicaName: 'prop', store });
+    const store = new FakeCounterStore();
+    const app = await buildApp({ replicaName: 'prop', store, counting: { historyDays: 30, timeZone: 'UTC' } });
     await fc.assert(
       fc.asyncProperty(requests, async ({ method, url, accept, key, body, storeUp }) => {
         store.available = storeUp;
-        const before = store.count;
+        const before = store.visits;
         const headers: Record<string, string> = {};
         if (accept !== undefined) headers.accept = accept;
         if (key !== undefined) headers['idempotency-key'] = key;
         const res = await app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body }) });
-        const counted = store.count - before;
+        const counted = store.visits - before;
 
         assert.equal(res.headers['x-served-by'], 'prop');
         assert.doesNotMatch(res.body, /\n\s+at |node_modules|\.ts:\d+/, 'no stack traces');

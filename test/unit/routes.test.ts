@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
-import { FakeStore } from '../helpers/fake-store.ts';
+import { FakeCounterStore } from '../helpers/fake-counter-store.ts';
 
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
 describe('routes', () => {
-  let store: FakeStore;
+  let store: FakeCounterStore;
   let app: FastifyInstance;
 
   beforeEach(async () => {
-    store = new FakeStore();
-    app = await buildApp({ replicaName: 'web-test-1', store });
+    store = new FakeCounterStore();
+    app = await buildApp({ replicaName: 'web-test-1', store, counting: { historyDays: 30, timeZone: 'UTC' } });
   });
 
   describe('GET /', () => {
@@ -21,7 +21,7 @@ describe('routes', () => {
       assert.equal(res.statusCode, 200);
       assert.match(res.headers['content-type'] as string, /^text\/plain/);
       assert.match(res.body, /Welcome/);
-      assert.equal(store.count, 0, 'the welcome page counts nothing');
+      assert.equal(store.visits, 0, 'the welcome page counts nothing');
     });
 
     it('answers an HTML page linking to /count for browsers', async () => {
@@ -29,6 +29,23 @@ describe('routes', () => {
       assert.equal(res.statusCode, 200);
       assert.match(res.headers['content-type'] as string, /^text\/html/);
       assert.match(res.body, /<a href="\/count">/);
+    });
+
+    it('answers JSON with the link to /count under links', async () => {
+      const res = await app.inject({ url: '/', headers: { accept: 'application/json' } });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.json(), {
+        message: 'Welcome to the visit counter! Visit /count to count your visit.',
+        links: { count: '/count' },
+        servedBy: 'web-test-1',
+      });
+    });
+
+    it('refuses an unacceptable type with 406 in plain text', async () => {
+      const res = await app.inject({ url: '/', headers: { accept: 'image/png' } });
+      assert.equal(res.statusCode, 406);
+      assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
+      assert.match(res.body, /^Not Acceptable/);
     });
 
     it('answers HEAD without a body', async () => {
@@ -45,7 +62,7 @@ describe('routes', () => {
       assert.equal(first.statusCode, 200);
       assert.equal(first.body, 'Total visits: 1\n');
       assert.equal(second.body, 'Total visits: 2\n');
-      assert.equal(store.count, 2);
+      assert.equal(store.visits, 2);
       assert.equal(first.headers['cache-control'], 'no-store');
     });
 
@@ -62,7 +79,7 @@ describe('routes', () => {
       assert.match(res.headers['content-type'] as string, /^text\/html/);
       assert.match(res.body, /<span class="count" id="count">1<\/span>/);
       assert.match(res.body, /rel="icon" href="data:,"/, 'no extra favicon request per page view');
-      assert.equal(store.count, 1);
+      assert.equal(store.visits, 1);
     });
 
     it('honours quality values', async () => {
@@ -74,7 +91,7 @@ describe('routes', () => {
       const res = await app.inject({ url: '/count', headers: { accept: 'image/png' } });
       assert.equal(res.statusCode, 406);
       assert.match(res.body, /Not Acceptable/);
-      assert.equal(store.count, 0);
+      assert.equal(store.visits, 0);
     });
 
     it('answers 503 with a clear message when the store is down, and counts nothing', async () => {
@@ -85,7 +102,7 @@ describe('routes', () => {
       assert.match(res.body, /^Service Unavailable: the counter store is not reachable/);
       assert.doesNotMatch(res.body, /at .*\.ts:\d+/, 'no stack trace');
       assert.equal(res.headers['x-served-by'], 'web-test-1');
-      assert.equal(store.count, 0);
+      assert.equal(store.visits, 0);
     });
 
     it('counts a repeated Idempotency-Key once and answers it with the first total', async () => {
@@ -95,20 +112,20 @@ describe('routes', () => {
       assert.equal(first.body, 'Total visits: 1\n');
       assert.equal(retry.body, 'Total visits: 1\n');
       assert.equal(other.body, 'Total visits: 2\n');
-      assert.equal(store.count, 2);
+      assert.equal(store.visits, 2);
     });
 
     it('refuses a malformed Idempotency-Key with 400 and counts nothing', async () => {
       const res = await app.inject({ url: '/count', headers: { 'idempotency-key': 'has space' } });
       assert.equal(res.statusCode, 400);
       assert.match(res.body, /Idempotency-Key/);
-      assert.equal(store.count, 0);
+      assert.equal(store.visits, 0);
     });
 
     it('refuses a body on GET with 413 and counts nothing', async () => {
       const res = await app.inject({ url: '/count', payload: 'x=1', headers: { 'content-type': 'text/plain' } });
       assert.equal(res.statusCode, 413);
-      assert.equal(store.count, 0);
+      assert.equal(store.visits, 0);
     });
 
     it('answers a malformed URL with a short 400', async () => {
@@ -122,7 +139,7 @@ describe('routes', () => {
       const res = await app.inject({ method: 'HEAD', url: '/count' });
       assert.equal(res.statusCode, 405);
       assert.equal(res.headers.allow, 'GET');
-      assert.equal(store.count, 0);
+      assert.equal(store.visits, 0);
     });
 
     it('does not count POST (405 with Allow: GET)', async () => {
@@ -130,7 +147,7 @@ describe('routes', () => {
       assert.equal(res.statusCode, 405);
       assert.equal(res.headers.allow, 'GET');
       assert.match(res.body, /Method Not Allowed/);
-      assert.equal(store.count, 0);
+      assert.equal(store.visits, 0);
     });
   });
 

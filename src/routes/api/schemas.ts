@@ -3,7 +3,7 @@
  * document; a parameter's `description` is also what a 400 says it must be (see failures.ts), so
  * each one reads as the rest of "<name> must be ...".
  */
-import { ID_TOKEN } from '../../plain-text.ts';
+import { ID_TOKEN } from '../../request-ids.ts';
 import { CALLBACK } from './answers.ts';
 
 const MAX = Number.MAX_SAFE_INTEGER;

@@ -1,6 +1,6 @@
 import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
 
-export interface RunResult {
+interface RunResult {
   /** Exit code; null when the command could not start or was killed. */
   code: number | null;
   stdout: string;
@@ -9,7 +9,7 @@ export interface RunResult {
   failure?: string;
 }
 
-export interface RunOptions {
+interface RunOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   timeoutMs?: number;

@@ -3,13 +3,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../helpers/free-port.ts';
+import { freePort } from './free-port.ts';
 import { describeRun, run, runOk, runSync } from './run.ts';
 
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const COMPOSE_FILE = fileURLToPath(new URL('../../../compose.yaml', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const COMPOSE_FILE = fileURLToPath(new URL('../../compose.yaml', import.meta.url));
 
-export const PROJECT_LABEL = 'com.docker.compose.project';
+const PROJECT_LABEL = 'com.docker.compose.project';
 const SERVICE_LABEL = 'com.docker.compose.service';
 
 /** How long a first `up --build` may take: on a fresh machine it pulls the base images. */
@@ -30,7 +30,7 @@ export interface Container {
   published: Record<string, string[]>;
 }
 
-export interface Leftovers {
+interface Leftovers {
   containers: string[];
   networks: string[];
   volumes: string[];

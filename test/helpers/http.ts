@@ -76,7 +76,7 @@ export interface Outcome {
   error?: string;
 }
 
-export interface LoadOptions {
+interface LoadOptions {
   /** Concurrent loops, each sending one request after the other. */
   loops: number;
   /** Hard limits, so a forgotten load cannot run on: whichever comes first ends it. */
@@ -126,18 +126,3 @@ export class Load {
 }
 
 export const isOk = (outcome: { status: number }): boolean => outcome.status >= 200 && outcome.status < 300;
-
-/** Polls until check() is true; resolves with the time it took, rejects after timeoutMs. */
-export const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<number> => {
-  const started = Date.now();
-  for (;;) {
-    let lastError = '';
-    try {
-      if (await check()) return Date.now() - started;
-    } catch (error) {
-      lastError = ` (last error: ${String(error)})`;
-    }
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms${lastError}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-};

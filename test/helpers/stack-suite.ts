@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ComposeStack } from './compose.ts';
-import { announceSkip, assertDockerReady, SKIP_REQUESTED } from './preflight.ts';
+import { announceSkip, assertDockerReady, SKIP_REQUESTED } from './docker-preflight.ts';
 import { stopRunningCommands } from './run.ts';
 
 const stacks = new Set<ComposeStack>();
