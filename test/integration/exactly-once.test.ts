@@ -4,7 +4,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createRedisStore, MARKER_PREFIX, MARKER_TTL_SECONDS } from '../../src/redis-store.ts';
 import type { VisitStore } from '../../src/visit-store.ts';
 import { counterUserPermissions } from '../helpers/counter-user.ts';
-import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 describe('the Redis store, as the restricted counter user', () => {
@@ -18,7 +18,6 @@ describe('the Redis store, as the restricted counter user', () => {
   let store: VisitStore;
 
   before(async () => {
-    assertRedisInstalled();
     await redis.start();
     store = createRedisStore({
       connection: { url: redis.url, username: 'counter', password: 'counter-pw', database: 0 },
