@@ -25,8 +25,8 @@ interface AppOptions {
 }
 
 /**
- * The whole service as one plugin: what tests inject into and what the server process listens with.
- * Not encapsulated, so its error and not-found handlers cover every route of the instance.
+ * The whole service as one plugin. Not encapsulated, so its error and not-found handlers cover
+ * every route of the instance (a test's own routes too).
  */
 const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting }: AppOptions) => {
   await app.register(counterStore, { store });

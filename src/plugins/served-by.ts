@@ -8,8 +8,9 @@ declare module 'fastify' {
 }
 
 /**
- * Where the replica's name is registered, once, as `app.replicaName`; tags every response, errors
- * included, with it and the request id.
+ * Where the replica's name is registered, once, as `app.replicaName`. Tags every response, errors
+ * included, with it and the request id (the few that Fastify answers before any hook runs get
+ * them in app.ts's frameworkErrors).
  */
 export default fp<{ replicaName: string }>(
   async (app, { replicaName }) => {

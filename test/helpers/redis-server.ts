@@ -1,28 +1,46 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { freePort } from './free-port.ts';
+import { describeRun, run } from './run.ts';
 
 const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 const REDIS_DIR = fileURLToPath(new URL('../../redis/', import.meta.url));
+/** The project's Redis image (redis/Dockerfile), built for the tests when there is no redis-server. */
+const TEST_IMAGE = 'visit-counter-test-redis';
 
-/** Fails loudly (never skips) when the real server is not installed. */
-export const assertRedisInstalled = (): void => {
-  const probe = spawnSync(BIN, ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(`integration tests need a real redis-server on PATH (or REDIS_SERVER_BIN); "${BIN}" did not run`);
-  }
-};
+/**
+ * Where the tests' Redis servers come from: the redis-server binary when one runs here (PATH, or
+ * REDIS_SERVER_BIN), otherwise the project's own Redis image (redis/Dockerfile on REDIS_IMAGE),
+ * built once and run with Docker. Rejects, so the tests fail and never skip, when neither works.
+ */
+let runner: Promise<'binary' | 'docker'> | undefined;
+const chooseRunner = (): Promise<'binary' | 'docker'> =>
+  (runner ??= (async () => {
+    const probe = spawnSync(BIN, ['--version'], { encoding: 'utf8' });
+    if (!probe.error && probe.status === 0) return 'binary';
+    const args = ['build', '--quiet', '--tag', TEST_IMAGE];
+    if (process.env.REDIS_IMAGE) args.push('--build-arg', `REDIS_IMAGE=${process.env.REDIS_IMAGE}`);
+    const built = await run('docker', [...args, REDIS_DIR], { timeoutMs: 10 * 60_000 });
+    if (built.code !== 0) {
+      throw new Error(
+        `The integration tests need a real Redis: "${BIN}" did not run, and building the project's Redis image ` +
+          `to run it with Docker failed. Install redis-server (or set REDIS_SERVER_BIN), or start Docker ` +
+          `(REDIS_IMAGE names the base image where the official one cannot be pulled).\n${describeRun('docker', [...args, REDIS_DIR], built)}`,
+      );
+    }
+    process.stderr.write(`# no "${BIN}" here: the integration tests run Redis from the project's image (${TEST_IMAGE}) with Docker\n`);
+    return 'docker';
+  })());
 
 interface RedisOptions {
   /** Credentials the helper itself uses; with no username, --requirepass sets them on the default user. */
   username?: string;
   password?: string;
-  /** A redis.conf to start from; without one, a throwaway server with persistence off. */
-  config?: string;
   /** redis.conf-style extra arguments, e.g. ['--appendonly', 'yes']. */
   args?: string[];
   /**
@@ -32,11 +50,16 @@ interface RedisOptions {
   asInTheStack?: { appendfsync?: string; adminPassword?: string };
 }
 
-/** A real redis-server on a free loopback port in a temporary folder; restartable on the same port. */
+/**
+ * A real Redis on a free loopback port with its data in a temporary folder; restartable on the
+ * same port with the same data. A redis-server process, or a container of the project's image.
+ */
 export class RedisServer {
-  readonly dir = mkdtempSync(join(tmpdir(), 'visit-counter-redis-'));
   port = 0;
+  private folder: string | undefined;
   private process: ChildProcess | undefined;
+  /** The running container's name, when Redis runs in Docker. */
+  private container: string | undefined;
   private log = '';
   private readonly options: RedisOptions;
 
@@ -44,46 +67,78 @@ export class RedisServer {
     this.options = options;
   }
 
+  /** Its data folder (made at the first start): the tests read and write its files directly. */
+  get dir(): string {
+    return (this.folder ??= mkdtempSync(join(tmpdir(), 'visit-counter-redis-')));
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
+    const how = await chooseRunner();
     if (this.port === 0) this.port = await freePort();
-    const args = this.options.config
-      ? [this.options.config, '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir]
-      : ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'];
-    if (this.options.password && !this.options.username) args.push('--requirepass', this.options.password);
-    args.push(...(this.options.args ?? []));
-    const child = this.options.asInTheStack ? this.spawnStartScript(this.options.asInTheStack) : spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { asInTheStack, password } = this.options;
+    if (asInTheStack) writeFileSync(join(this.dir, 'redis_password'), `${password ?? ''}\n`);
+    if (asInTheStack?.adminPassword) writeFileSync(join(this.dir, 'redis_admin_password'), `${asInTheStack.adminPassword}\n`);
+    const child = how === 'binary' ? this.spawnBinary() : this.spawnContainer();
     child.stdout?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
     this.process = child;
     await this.waitUntilReady();
   }
 
-  private spawnStartScript({ appendfsync = 'everysec', adminPassword }: { appendfsync?: string; adminPassword?: string }): ChildProcess {
-    const secret = join(this.dir, 'redis_password');
-    writeFileSync(secret, `${this.options.password ?? ''}\n`);
-    const adminSecret = join(this.dir, 'redis_admin_password');
-    if (adminPassword) writeFileSync(adminSecret, `${adminPassword}\n`);
+  /** redis-server's arguments for a throwaway server, listening on `bind` with its data in `dir`. */
+  private serverArgs(bind: string, dir: string): string[] {
+    const args = ['--port', String(this.port), '--bind', bind, '--dir', dir, '--save', '', '--appendonly', 'no'];
+    if (this.options.password && !this.options.username) args.push('--requirepass', this.options.password);
+    return [...args, ...(this.options.args ?? [])];
+  }
+
+  /** What start-redis.sh reads, as the Compose stack sets it. */
+  private stackEnv(dataDir: string): Record<string, string> {
+    return {
+      REDIS_DATA_DIR: dataDir,
+      REDIS_PORT: String(this.port),
+      REDIS_PASSWORD_FILE: join(dataDir, 'redis_password'),
+      REDIS_APPENDFSYNC: this.options.asInTheStack?.appendfsync ?? 'everysec',
+      ...(this.options.asInTheStack?.adminPassword ? { REDIS_ADMIN_PASSWORD_FILE: join(dataDir, 'redis_admin_password') } : {}),
+    };
+  }
+
+  private spawnBinary(): ChildProcess {
+    if (!this.options.asInTheStack) return spawn(BIN, this.serverArgs('127.0.0.1', this.dir), { stdio: ['ignore', 'pipe', 'pipe'] });
     return spawn('sh', [join(REDIS_DIR, 'start-redis.sh')], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         PATH: `${join(BIN, '..')}:${process.env.PATH ?? ''}`,
         REDIS_CONF_DIR: REDIS_DIR,
-        REDIS_DATA_DIR: this.dir,
-        REDIS_PORT: String(this.port),
         REDIS_BIND: '127.0.0.1',
-        REDIS_PASSWORD_FILE: secret,
-        REDIS_APPENDFSYNC: appendfsync,
-        ...(adminPassword ? { REDIS_ADMIN_PASSWORD_FILE: adminSecret } : {}),
+        ...this.stackEnv(this.dir),
       },
     });
   }
 
+  // The folder is mounted as /data and the container runs as this user, so the tests read and
+  // write its files as with a local server. The port is published on loopback only; inside the
+  // container Redis listens on every address, and without a password must not refuse the host.
+  private spawnContainer(): ChildProcess {
+    this.container = `visit-counter-test-redis-${randomBytes(6).toString('hex')}`;
+    const args = ['run', '--rm', '--name', this.container, '--publish', `127.0.0.1:${this.port}:${this.port}`];
+    args.push('--user', `${process.getuid?.() ?? 1000}:${process.getgid?.() ?? 1000}`, '--volume', `${this.dir}:/data`);
+    if (this.options.asInTheStack) {
+      // The image's own start-redis.sh, redis.conf and ACL.
+      for (const [name, value] of Object.entries(this.stackEnv('/data'))) args.push('--env', `${name}=${value}`);
+      args.push(TEST_IMAGE);
+    } else {
+      args.push(TEST_IMAGE, 'redis-server', ...this.serverArgs('0.0.0.0', '/data'), '--protected-mode', 'no');
+    }
+    return spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
   private async waitUntilReady(): Promise<void> {
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (this.process?.exitCode !== null) throw new Error(`redis-server exited:\n${this.log}`);
       try {
@@ -132,26 +187,38 @@ export class RedisServer {
     await this.command(['FUNCTION', 'LOAD', 'REPLACE', readFileSync(join(REDIS_DIR, 'functions', 'counter.lua'), 'utf8')]);
   }
 
-  /** Stops the process with a signal and waits for it to exit. */
+  /** Sends Redis a signal: to the process, or to the container's (Redis is its PID 1). */
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    if (this.container === undefined) {
+      this.process?.kill(signal);
+      return;
+    }
+    const sent = await run('docker', ['kill', '--signal', signal, this.container]);
+    // A container that has just exited (and is removed) cannot be signalled; nothing to do then.
+    if (sent.code !== 0 && this.process?.exitCode === null) throw new Error(describeRun('docker', ['kill', '--signal', signal, this.container], sent));
+  }
+
+  /** Stops Redis with a signal and waits for it to exit. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.process;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
+    await this.signal(signal);
     await exited;
   }
 
-  pause(): void {
-    this.process?.kill('SIGSTOP');
+  /** Freezes Redis (SIGSTOP): connections stay open, nothing is answered. */
+  async pause(): Promise<void> {
+    await this.signal('SIGSTOP');
   }
 
-  resume(): void {
-    this.process?.kill('SIGCONT');
+  async resume(): Promise<void> {
+    await this.signal('SIGCONT');
   }
 
   async destroy(): Promise<void> {
-    this.resume();
+    await this.resume();
     await this.stop('SIGKILL');
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.folder !== undefined) rmSync(this.folder, { recursive: true, force: true });
   }
 }

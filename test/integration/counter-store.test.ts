@@ -7,7 +7,7 @@ import type { CounterStore } from '../../src/store/counter-store.ts';
 import { MARKER_TTL_SECONDS } from '../../src/store/keys.ts';
 import { createRedisStore, type RedisStoreOptions } from '../../src/store/redis-store.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
 
 const ADMIN = { username: 'admin', password: 'admin-pw' };
 const defaults = { value: 0, enableReset: false, lowerBound: -1, upperBound: 1, adminKeyDigest: '' };
@@ -35,7 +35,6 @@ describe('the Redis counter store, through the functions, as the restricted coun
   const admin = (...args: string[]) => redis.command(args, ADMIN);
 
   before(async () => {
-    assertRedisInstalled();
     await redis.start();
     store = await open();
   });

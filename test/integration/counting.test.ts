@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
 import { startApp } from '../helpers/in-process-app.ts';
 
 describe('counting against a real redis-server', () => {
@@ -10,7 +10,6 @@ describe('counting against a real redis-server', () => {
   let base: string;
 
   before(async () => {
-    assertRedisInstalled();
     await redis.start();
     ({ app, base } = await startApp(redis, 'it-password'));
   });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { createLogger } from '../../src/logger.ts';
 import { VISITS } from '../../src/routes/count.ts';
 import { createRedisStore } from '../../src/store/redis-store.ts';
-import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
 import { COUNTING } from '../helpers/in-process-app.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 // The stack's own start script, redis.conf and ACL, on the host: only where it listens and
@@ -24,9 +24,6 @@ const incrementBy = async (redis: RedisServer, n: number): Promise<number> => {
 describe("Redis durability with the stack's redis.conf", () => {
   let redis: RedisServer | undefined;
 
-  before(() => {
-    assertRedisInstalled();
-  });
   afterEach(async () => {
     await redis?.destroy();
   });

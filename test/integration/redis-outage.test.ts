@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
 import { startApp } from '../helpers/in-process-app.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -19,7 +19,6 @@ describe('when Redis goes away', () => {
   let base: string;
 
   before(async () => {
-    assertRedisInstalled();
     await redis.start();
     ({ app, base } = await startApp(redis));
   });
@@ -49,7 +48,7 @@ describe('when Redis goes away', () => {
   });
 
   it('answers 503 within 1 s while Redis is stalled (SIGSTOP), then resumes', async () => {
-    redis.pause();
+    await redis.pause();
     try {
       const res = await timed(`${base}/count`);
       assert.equal(res.status, 503);
@@ -58,7 +57,7 @@ describe('when Redis goes away', () => {
       assert.equal(ready.status, 503);
       assert.ok(ready.ms < 1000, `readyz took ${ready.ms} ms`);
     } finally {
-      redis.resume();
+      await redis.resume();
     }
     await waitFor('/count answering 200', async () => (await fetch(`${base}/count`)).status === 200, 10_000);
   });
@@ -68,9 +67,6 @@ describe('when Redis is not up yet at start', () => {
   const redis = new RedisServer();
   let app: FastifyInstance | undefined;
 
-  before(() => {
-    assertRedisInstalled();
-  });
   after(async () => {
     await app?.close();
     await redis.destroy();

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { AppProcess } from '../helpers/app-process.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { assertRedisInstalled, RedisServer } from '../helpers/redis-server.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
 
 describe('the server process', () => {
   describe('configuration errors', () => {
@@ -44,7 +44,6 @@ describe('the server process', () => {
     const redis = new RedisServer({ password: 'p@ss word' });
 
     before(async () => {
-      assertRedisInstalled();
       await redis.start();
     });
     after(async () => {
@@ -90,14 +89,14 @@ describe('the server process', () => {
         });
         const before = await redis.visits();
         // Hold Redis still so the request is provably in flight when the signal arrives.
-        redis.pause();
+        await redis.pause();
         const inFlight = fetch(`${base}/count`);
         await new Promise((resolve) => setTimeout(resolve, 200));
         const signalledAt = Date.now();
         app.child.kill(signal);
         await new Promise((resolve) => setTimeout(resolve, 200));
         await assert.rejects(fetch(`${base}/healthz`), 'a new connection is refused while draining');
-        redis.resume();
+        await redis.resume();
 
         const res = await inFlight;
         assert.equal(res.status, 200);
