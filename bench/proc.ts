@@ -78,7 +78,7 @@ const stat = (pid: number): string[] => {
 
 /** User plus system CPU seconds the processes have used so far. */
 export const cpuSeconds = (pids: number[]): number =>
-  pids.reduce((sum, pid) => sum + (Number(stat(pid)[11] ?? 0) + Number(stat(pid)[12] ?? 0)) / HZ, 0);
+  pids.reduce((sum, pid) => sum + stat(pid).slice(11, 13).reduce((ticks, field) => ticks + Number(field), 0) / HZ, 0);
 
 /** CPU seconds the whole machine has been busy: all cores, neither idle nor waiting for I/O. */
 export const machineBusySeconds = (): number => {

@@ -156,11 +156,6 @@ const main = async (): Promise<number> => {
   const checks: Check[] = [];
   const extraRows: string[][] = [];
   const memory = { peakRss: new Map<number, number>(), privatePeak: new Map<number, number>() };
-  const target = (...args: Parameters<typeof newTarget>) => {
-    const row = newTarget(...args);
-    targets.push(row);
-    return row;
-  };
   try {
     const version = need('docker', ['run', '--rm', '--pull', 'never', '--entrypoint', 'nginx', image, '-v'], `nginx from the image ${image}`);
     setup.nginx = `${image} (${version.replace('nginx version: ', '')}), docker run --network host`;
@@ -168,7 +163,8 @@ const main = async (): Promise<number> => {
     // The ceiling: the same site in front of a server block of the same nginx answering a fixed body.
     const fixedBody = ['-v', `${join(REPO, 'bench/fixed-body.conf.template')}:/etc/nginx/templates/fixed-body.conf.template:ro`, '-e', `FIXED_BODY_PORT=${fixedPort}`];
     const ceiling = await startNginx(image, join(root, 'nginx-ceiling'), [fixedPort], fixedBody);
-    const ceilingTarget = target('ceiling: nginx → fixed body', `${ceiling.url}/count`, { nginx: ceiling.pids });
+    const ceilingTarget = newTarget('ceiling: nginx → fixed body', `${ceiling.url}/count`, { nginx: ceiling.pids });
+    targets.push(ceilingTarget);
 
     if (options.target !== undefined) {
       const base = new URL(options.target).origin;
@@ -179,7 +175,7 @@ const main = async (): Promise<number> => {
         const response = await fetch(`${base}/count`, { headers: { accept: 'application/json' } });
         return ((await response.json()) as { count: number }).count - ++reads;
       };
-      for (const route of APP_ROUTES) target(`GET ${route.path} (target)`, `${base}${route.path}`, {}, route.counts === VISITS_KEY ? { counter: throughApp } : {});
+      for (const route of APP_ROUTES) targets.push(newTarget(`GET ${route.path} (target)`, `${base}${route.path}`, {}, route.counts === VISITS_KEY ? { counter: throughApp } : {}));
       await measureInterleaved(targets, options);
       await ceiling.stop();
     } else {
@@ -212,10 +208,10 @@ const main = async (): Promise<number> => {
       const nginx = fronts.flatMap((front) => front.pids); // the idle ones cost next to nothing
       const [appPids, floorPids] = [app.map((server) => server.pid), floor.map((server) => server.pid)];
       ceilingTarget.tiers.nginx = nginx;
-      target(`floor: nginx → ${replicas} × bare node:http`, `${floorFront.url}/count`, { nginx, replicas: floorPids }, { replicaPids: floorPids });
+      targets.push(newTarget(`floor: nginx → ${replicas} × bare node:http`, `${floorFront.url}/count`, { nginx, replicas: floorPids }, { replicaPids: floorPids }));
       for (const [i, { path, counts }] of APP_ROUTES.entries()) {
         const more = { counter: counts === undefined ? undefined : () => readCounter(counts), replicaPids: i === APP_ROUTES.length - 1 ? appPids : undefined };
-        target(`GET ${path} (app)`, `${appFront.url}${path}`, { nginx, replicas: appPids, redis: [redis.pid ?? 0] }, more);
+        targets.push(newTarget(`GET ${path} (app)`, `${appFront.url}${path}`, { nginx, replicas: appPids, redis: [redis.pid ?? 0] }, more));
       }
 
       const memoryPids = [...appPids, ...floorPids];
