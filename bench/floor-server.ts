@@ -1,11 +1,10 @@
 import { createServer } from 'node:http';
-import { CEILING_BODY } from './nginx-config.ts';
 
-// The least any Node.js app can do per request: node:http answering a fixed body, with the
-// app's keep-alive settings. Behind the same nginx it shows what Node itself costs here.
+// The least any Node.js app can do per request: node:http answering the body the ceiling's upstream
+// answers (bench/fixed-body.conf.template), with the app's keep-alive timeout.
 const server = createServer((_request, response) => {
   response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-  response.end(CEILING_BODY);
+  response.end('Total visits: 1234567\n');
 });
 server.keepAliveTimeout = 75_000;
 server.listen(Number(process.env.PORT), '127.0.0.1');

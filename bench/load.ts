@@ -1,162 +1,108 @@
 import autocannon from 'autocannon';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { cpuSeconds, machineBusySeconds } from './proc.ts';
 
-export interface LoadResult {
+// nginx answers the 1000th request on a client connection (keepalive_requests, default 1000) with
+// `Connection: close`; autocannon ignores that header and writes its next request onto the closing
+// socket, which then fails. So one autocannon run gives a connection at most this many requests,
+// and the next run opens new connections: as often as nginx makes any client reconnect.
+const REQUESTS_PER_CONNECTION = 1000;
+
+export const LOAD_GENERATOR = 'load generator (autocannon)';
+
+/** One row of the results: a URL under load, the processes charged for it, what it measured. */
+export interface Target {
+  name: string;
   url: string;
-  connections: number;
-  /** Responses received, whatever their status. */
-  responses: number;
-  ok2xx: number;
-  non2xx: number;
-  /** Connection errors and timeouts. */
-  errors: number;
-  /** Measured seconds, all segments together. */
-  durationS: number;
-  rps: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  statusCodes: Record<string, number>;
-  /** Distinct error messages with how often each occurred. */
-  errorKinds: Record<string, number>;
-}
-
-// What curl sends: the app negotiates, and answers plain text.
-const HEADERS = { accept: '*/*' };
-
-const addTo = (into: Record<string, number>, key: string, count: number) => {
-  into[key] = (into[key] ?? 0) + count;
-};
-
-/**
- * autocannon writes the next request even after a response said `Connection: close` (nginx
- * does so after keepalive_requests, 1000 by default), and the request then dies with the
- * socket: an error no real client would see. Here a client waits for the close and sends on
- * the new connection autocannon opens then. Relies on autocannon's internal _doRequest.
- */
-const honourConnectionClose = (client: autocannon.Client): void => {
-  const internals = client as unknown as { _doRequest: () => void; reqsMade: number; responseMax?: number };
-  const send = internals._doRequest.bind(client);
-  let closing = false;
-  client.on('headers', (headers) => {
-    closing = (headers as { shouldKeepAlive?: boolean }).shouldKeepAlive === false;
-  });
-  internals._doRequest = () => {
-    // At its last request the client must go on, so that autocannon ends it.
-    const finished = internals.responseMax !== undefined && internals.reqsMade >= internals.responseMax;
-    if (closing && !finished) {
-      closing = false;
-      return;
-    }
-    send();
-  };
-};
-
-interface Run {
-  result: autocannon.Result;
+  /** Process ids by tier, whose CPU time is charged to this target's requests. */
+  tiers: Record<string, number[]>;
+  /** Reads the counter this target raises: its rise over the measured runs must equal the 2xx. */
+  counter?: () => Promise<number>;
+  /** Replicas whose peak memory the row shows. */
+  replicaPids?: number[];
+  /** Responses per second of the last run, which sizes the next one. */
+  rate: number;
+  // The rest adds up over the measured runs. cpu: seconds by tier, the load generator's, and
+  // the whole machine's (`machine`); problems: error codes and non-2xx statuses, how often each.
   latencyUs: RecordableHistogram;
-  errorKinds: Record<string, number>;
-  durationS: number;
+  stats: { responses: number; ok2xx: number; non2xx: number; errors: number; seconds: number; rise: number };
+  cpu: Record<string, number>;
+  problems: Record<string, number>;
 }
 
+export const newTarget = (name: string, url: string, tiers: Record<string, number[]>, more: Partial<Target> = {}): Target => ({
+  name, url, tiers, rate: 0, latencyUs: createHistogram(), stats: { responses: 0, ok2xx: 0, non2xx: 0, errors: 0, seconds: 0, rise: 0 }, cpu: {}, problems: {}, ...more,
+});
+
+export const percentileMs = (target: Target, percentile: number): number =>
+  target.latencyUs.count ? target.latencyUs.percentile(percentile) / 1000 : Number.NaN;
+
 /**
- * One autocannon run of exactly `amount` requests. A fixed number rather than a deadline: at
- * a deadline autocannon drops the requests in flight, which the app may already have counted
- * and logged, and then neither the counter's rise nor the app's log lines could be compared
- * exactly with the responses. With a fixed number every request runs to completion.
+ * Exactly `amount` requests (at least one per connection). A number rather than a deadline: at a
+ * deadline autocannon drops the requests in flight, which the app may have counted and logged, and
+ * then the counter and log checks could not be exact.
  */
-const cannon = async (url: string, connections: number, amount: number): Promise<Run> => {
-  // autocannon's own percentiles are whole milliseconds; every response's time is kept here in µs.
-  const latencyUs = createHistogram();
-  const errorKinds: Record<string, number> = {};
-  const started = performance.now();
-  // autocannon notices that the last request is done only at its next one-second tick, so the
-  // run's time is taken up to the last response instead.
-  let lastResponse = started;
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const options = { url, connections, amount: Math.max(connections, amount), headers: HEADERS, setupClient: honourConnectionClose };
-    const instance = autocannon(options, (error: unknown, done: autocannon.Result) => {
-      if (error) reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }));
-      else resolve(done);
+const load = async (target: Target, connections: number, amount: number, measured: boolean): Promise<void> => {
+  const runs = Math.max(1, Math.ceil(amount / (connections * REQUESTS_PER_CONNECTION)));
+  const startedAt = performance.now();
+  let lastResponse = startedAt;
+  let responses = 0;
+  const { stats, problems } = target;
+  const problem = (what: string, count = 1) => (problems[what] = (problems[what] ?? 0) + count);
+  for (let i = 0; i < runs; i++) {
+    const result = await new Promise<autocannon.Result>((resolve, reject) => {
+      // sampleInt: autocannon notices that the last response came only at its next sample.
+      const options = { url: target.url, connections, amount: Math.max(connections, Math.ceil(amount / runs)), headers: { accept: '*/*' }, sampleInt: 100 };
+      const instance = autocannon(options, (error: unknown, done: autocannon.Result) => {
+        if (error) reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }));
+        else resolve(done);
+      });
+      instance.on('response', (_client, _status, _bytes, ms) => {
+        // autocannon's own percentiles are whole milliseconds.
+        if (measured) target.latencyUs.record(Math.max(1, Math.round(ms * 1000)));
+        lastResponse = performance.now();
+      });
+      instance.on('reqError', (error: NodeJS.ErrnoException) => measured && problem(error.code ?? error.message));
     });
-    instance.on('response', (_client, _status, _bytes, responseTimeMs) => {
-      latencyUs.record(Math.max(1, Math.round(responseTimeMs * 1000)));
-      lastResponse = performance.now();
-    });
-    instance.on('reqError', (error: Error) => {
-      addTo(errorKinds, (error as NodeJS.ErrnoException).code ?? error.message, 1);
-    });
-  });
-  return { result, latencyUs, errorKinds, durationS: (lastResponse - started) / 1000 };
+    responses += result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx'];
+    if (!measured) continue;
+    stats.ok2xx += result['2xx'];
+    stats.non2xx += result.non2xx;
+    stats.errors += result.errors;
+    for (const [code, { count = 0 }] of Object.entries(result.statusCodeStats ?? {})) if (!code.startsWith('2')) problem(`HTTP ${code}`, count);
+  }
+  // Timed up to the last response, not to when autocannon noticed it.
+  const seconds = (lastResponse - startedAt) / 1000;
+  target.rate = responses / seconds;
+  if (measured) {
+    stats.responses += responses;
+    stats.seconds += seconds;
+  }
 };
 
-const responsesOf = (result: autocannon.Result) => result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx'];
+const cpuNow = (tiers: Record<string, number[]>): Record<string, number> => {
+  const { user, system } = process.cpuUsage(); // autocannon runs in this process
+  return { ...Object.fromEntries(Object.entries(tiers).map(([tier, pids]) => [tier, cpuSeconds(pids)])), [LOAD_GENERATOR]: (user + system) / 1e6, machine: machineBusySeconds() };
+};
 
 /**
- * Load on one URL, measured in segments that the caller interleaves with other targets' so
- * that a noisy neighbour on the machine weighs on every target alike. Segments add up.
+ * A short calibration and `warmup` seconds of unmeasured load on every target, then `rounds` rounds
+ * in which each target gets its share of `duration` seconds, target after target: on a shared
+ * machine, whatever else runs meanwhile weighs on all of them alike.
  */
-export class TargetLoad {
-  readonly url: string;
-  readonly connections: number;
-  /** Requests per second of the last run, which sizes the next one. */
-  private rate = 0;
-  private readonly latencyUs = createHistogram();
-  private readonly statusCodes: Record<string, number> = {};
-  private readonly errorKinds: Record<string, number> = {};
-  private responses = 0;
-  private ok2xx = 0;
-  private non2xx = 0;
-  private errors = 0;
-  private durationS = 0;
-
-  constructor(url: string, connections: number) {
-    this.url = url;
-    this.connections = connections;
+export const measureInterleaved = async (targets: Target[], options: Record<'connections' | 'warmup' | 'duration' | 'rounds', number>): Promise<void> => {
+  const { connections, warmup, duration, rounds } = options;
+  for (const target of targets) {
+    await load(target, connections, connections * 20, false);
+    await load(target, connections, target.rate * warmup, false);
   }
-
-  /** A short calibration, then about `seconds` of load that is not measured. */
-  async warmUp(seconds: number): Promise<void> {
-    const calibration = await cannon(this.url, this.connections, this.connections * 20);
-    this.rate = responsesOf(calibration.result) / calibration.durationS;
-    const warmup = await cannon(this.url, this.connections, Math.round(this.rate * seconds));
-    this.rate = responsesOf(warmup.result) / warmup.durationS;
+  for (let round = 0; round < rounds; round++) {
+    for (const target of targets) {
+      const counted = await target.counter?.();
+      const before = cpuNow(target.tiers);
+      await load(target, connections, Math.round((target.rate * duration) / rounds), true);
+      for (const [name, seconds] of Object.entries(cpuNow(target.tiers))) target.cpu[name] = (target.cpu[name] ?? 0) + seconds - (before[name] ?? 0);
+      if (counted !== undefined && target.counter) target.stats.rise += (await target.counter()) - counted;
+    }
   }
-
-  /** One measured segment of about `seconds`; returns the 2xx responses it got. */
-  async measure(seconds: number): Promise<number> {
-    const run = await cannon(this.url, this.connections, Math.round(this.rate * seconds));
-    const { result } = run;
-    this.rate = responsesOf(result) / run.durationS;
-    this.latencyUs.add(run.latencyUs);
-    for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) addTo(this.statusCodes, code, stats.count ?? 0);
-    for (const [kind, count] of Object.entries(run.errorKinds)) addTo(this.errorKinds, kind, count);
-    this.responses += responsesOf(result);
-    this.ok2xx += result['2xx'];
-    this.non2xx += result.non2xx;
-    this.errors += result.errors;
-    this.durationS += run.durationS;
-    return result['2xx'];
-  }
-
-  result(): LoadResult {
-    const percentileMs = (percentile: number) => (this.latencyUs.count ? this.latencyUs.percentile(percentile) / 1000 : Number.NaN);
-    return {
-      url: this.url,
-      connections: this.connections,
-      responses: this.responses,
-      ok2xx: this.ok2xx,
-      non2xx: this.non2xx,
-      errors: this.errors,
-      durationS: this.durationS,
-      rps: this.responses / this.durationS,
-      p50Ms: percentileMs(50),
-      p90Ms: percentileMs(90),
-      p99Ms: percentileMs(99),
-      maxMs: this.latencyUs.count ? this.latencyUs.max / 1000 : Number.NaN,
-      statusCodes: { ...this.statusCodes },
-      errorKinds: { ...this.errorKinds },
-    };
-  }
-}
+};

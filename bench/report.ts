@@ -1,124 +1,79 @@
-import type { LoadResult } from './load.ts';
-import type { RedisIncrResult } from './redis.ts';
-import { OTHER } from './rounds.ts';
+import { LOAD_GENERATOR, percentileMs, type Target } from './load.ts';
 
-export interface HttpRow {
-  kind: 'http';
-  name: string;
-  load: LoadResult;
-  /** Rise of the Redis key `visits` during the measured run (only for /count). */
-  counterRise?: number;
-  /** Peak RSS of each replica (VmHWM) over the whole run. */
-  peakRssMiB?: number[];
-  /** Peak private (anonymous) RSS of each replica, polled: VmHWM without the shared node binary. */
-  privatePeakMiB?: number[];
-  /** CPU seconds used during the measured run, by component. */
-  cpuSeconds: Record<string, number>;
-}
-
-export interface RedisRow {
-  kind: 'redis';
-  name: string;
-  incr: RedisIncrResult;
-}
-
-export type Row = HttpRow | RedisRow;
-
+/** A missed goal is reported; a failed correctness check also fails the run (exit 1). */
 export interface Check {
-  /** A missed target is reported; a failed correctness check also fails the run. */
-  kind: 'target' | 'correctness';
-  what: string;
+  goal?: boolean;
   ok: boolean;
+  what: string;
   detail: string;
 }
 
-export interface BenchReport {
-  startedAt: string;
-  command: string;
-  setup: Record<string, string | number>;
-  rows: Row[];
-  /** Requests/s of the ceiling row, which the app rows are compared with. */
-  ceilingRps: number | undefined;
-  checks: Check[];
-  notes: string[];
-}
+/** The issue's goals for 3 replicas and 64 connections on 2 cores. */
+const GOALS = { ceilingShare: 0.6, p99Ms: 10, peakRssMiB: 100 };
 
-const ms = (value: number) => value.toFixed(2);
+const rps = (row: Target) => row.stats.responses / row.stats.seconds;
 const int = (value: number) => Math.round(value).toLocaleString('en-US');
+const share = (row: Target, ceiling: Target | undefined) => `${((100 * rps(row)) / (ceiling ? rps(ceiling) : Number.NaN)).toFixed(1)} %`;
 
-const percentOf = (rps: number, ceiling: number | undefined) => (ceiling ? `${((100 * rps) / ceiling).toFixed(1)} %` : 'n/a');
-
-const cells = (row: Row, ceilingRps: number | undefined): string[] => {
-  if (row.kind === 'redis') {
-    const { incr } = row;
-    return [row.name, int(incr.rps), ms(incr.p50Ms), `(p95 ${ms(incr.p95Ms)})`, ms(incr.p99Ms), '–', '–', '–', '–', '–'];
-  }
-  const { load } = row;
-  const rise = row.counterRise === undefined ? '–' : `${int(row.counterRise)} / ${int(load.ok2xx)}${row.counterRise === load.ok2xx ? ' ✓' : ' ✗'}`;
-  const rss = row.peakRssMiB?.length ? row.peakRssMiB.map((value) => value.toFixed(0)).join(', ') : '–';
-  const share = row.name.includes('ceiling') ? '100 %' : percentOf(load.rps, ceilingRps);
-  return [row.name, int(load.rps), ms(load.p50Ms), ms(load.p90Ms), ms(load.p99Ms), String(load.errors), String(load.non2xx), share, rise, rss];
+/** The goals, and what must hold under load whatever the numbers. The ceiling is the first target. */
+export const loadChecks = (targets: Target[], peakRss: Map<number, number>): Check[] => {
+  const count = targets.find((row) => row.name.startsWith('GET /count'));
+  const rss = count?.replicaPids?.map((pid) => peakRss.get(pid) ?? Number.NaN) ?? [];
+  const failed = targets.filter((row) => row.stats.errors + row.stats.non2xx > 0);
+  return [
+    ...(count
+      ? [
+          { goal: true, ok: rps(count) >= GOALS.ceilingShare * rps(targets[0] ?? count), what: `/count ≥ ${GOALS.ceilingShare * 100} % of the ceiling`, detail: share(count, targets[0]) },
+          { goal: true, ok: percentileMs(count, 99) <= GOALS.p99Ms, what: `/count p99 ≤ ${GOALS.p99Ms} ms`, detail: `${percentileMs(count, 99).toFixed(2)} ms` },
+        ]
+      : []),
+    ...(rss.length ? [{ goal: true, ok: rss.every((mib) => mib <= GOALS.peakRssMiB), what: `peak RSS ≤ ${GOALS.peakRssMiB} MiB per replica`, detail: `${rss.map((mib) => mib.toFixed(1)).join(', ')} MiB` }] : []),
+    { ok: failed.length === 0, what: 'no errors, no non-2xx', detail: failed.map((row) => `${row.name}: ${JSON.stringify(row.problems)}`).join('; ') || 'none' },
+    ...targets.filter((row) => row.counter).map((row) => ({ ok: row.stats.rise === row.stats.ok2xx, what: `counter rise == 2xx (${row.name})`, detail: `${row.stats.rise} vs ${row.stats.ok2xx}` })),
+  ];
 };
 
-const HEADER = ['target', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'non-2xx', 'of ceiling', 'counter rise / 2xx', 'peak RSS MiB per replica'];
-
-/** A Markdown table padded into columns, so it reads as well in a terminal as in the README. */
-export const markdownTable = (header: string[], rows: string[][]): string => {
+/** A Markdown table padded into columns, so that it reads as well in a terminal as in the README. */
+const table = (header: string[], rows: string[][]): string => {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  const rule = `|${widths.map((width, i) => (i === 0 ? '-'.repeat(width + 2) : `${'-'.repeat(width + 1)}:`)).join('|')}|`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
+  return [line(header), `|${widths.map((width, i) => (i ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`, ...rows.map(line)].join('\n');
 };
 
-export const resultsTable = (report: BenchReport): string =>
-  markdownTable(
-    HEADER,
-    report.rows.map((row) => cells(row, report.ceilingRps)),
-  );
+const TIERS = ['nginx', LOAD_GENERATOR, 'replicas', 'redis'];
 
-/** Where the CPU went during the measured runs: the machine's cores are shared by all tiers. */
-export const cpuTable = (report: BenchReport): string => {
-  const httpRows = report.rows.filter((row): row is HttpRow => row.kind === 'http' && Object.keys(row.cpuSeconds).length > 0);
-  const components = [...new Set(httpRows.flatMap((row) => Object.keys(row.cpuSeconds)))].filter((name) => name !== OTHER);
-  const perRequest = (row: HttpRow, seconds: number) => ((1e6 * seconds) / Math.max(row.load.responses, 1)).toFixed(0);
-  return markdownTable(
-    ['CPU µs per request', ...components, 'bench total', `other load on the machine (${OTHER})`],
-    httpRows.map((row) => [
-      row.name,
-      ...components.map((name) => perRequest(row, row.cpuSeconds[name] ?? 0)),
-      perRequest(row, components.reduce((sum, name) => sum + (row.cpuSeconds[name] ?? 0), 0)),
-      `${(row.cpuSeconds[OTHER] ?? 0).toFixed(1)} s in ${row.load.durationS.toFixed(1)} s`,
-    ]),
-  );
-};
-
-export const checksList = (checks: Check[]): string =>
-  checks
-    .map((check) => `- ${check.kind === 'target' ? (check.ok ? 'target met' : 'target MISSED') : check.ok ? 'ok' : 'FAILED'}: ${check.what}: ${check.detail}`)
-    .join('\n');
-
-const privateMemoryNote = (report: BenchReport): string[] =>
-  report.rows
-    .filter((row): row is HttpRow => row.kind === 'http' && row.privatePeakMiB !== undefined)
-    .map(
-      (row) =>
-        `- peak private memory per replica (RssAnon, polled): ${(row.privatePeakMiB ?? []).map((value) => value.toFixed(0)).join(', ')} MiB; the rest of RSS is file pages (the node binary), shared by all replicas`,
-    );
-
-export const renderReport = (report: BenchReport): string =>
-  [
-    `Visit counter bench, ${report.startedAt}`,
-    Object.entries(report.setup)
-      .map(([key, value]) => `${key}: ${value}`)
-      .join('; '),
+/**
+ * The two tables (with `extraRows`, already rendered, under the first), the checks and the notes.
+ * `memory`: peak RSS (VmHWM) and peak private memory (RssAnon, polled) by process id, in MiB.
+ */
+export const report = (setup: Record<string, string | number>, targets: Target[], extraRows: string[][], memory: Record<'peakRss' | 'privatePeak', Map<number, number>>, checks: Check[], notes: string[]): string => {
+  const mib = (pids: number[] | undefined, of: Map<number, number>) => pids?.map((pid) => (of.get(pid) ?? Number.NaN).toFixed(0)).join(', ') ?? '–';
+  const rows = targets.map((row, i) => [
+    row.name, int(rps(row)), ...[50, 90, 99].map((p) => percentileMs(row, p).toFixed(2)), String(row.stats.errors), String(row.stats.non2xx),
+    i === 0 ? '100 %' : share(row, targets[0]),
+    row.counter ? `${int(row.stats.rise)} / ${int(row.stats.ok2xx)} ${row.stats.rise === row.stats.ok2xx ? '✓' : '✗'}` : '–',
+    mib(row.replicaPids, memory.peakRss), mib(row.replicaPids, memory.privatePeak),
+  ]);
+  // CPU time by tier per request; whatever else the machine did meanwhile shows how disturbed the run was.
+  const cpuRows = targets.map((row) => {
+    const us = (seconds: number) => ((1e6 * seconds) / row.stats.responses).toFixed(0);
+    const bench = TIERS.reduce((sum, tier) => sum + (row.cpu[tier] ?? 0), 0);
+    return [row.name, ...TIERS.map((tier) => us(row.cpu[tier] ?? 0)), us(bench), `${Math.max(0, (row.cpu.machine ?? 0) - bench).toFixed(1)} s in ${row.stats.seconds.toFixed(1)} s`];
+  });
+  const header = ['target', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'non-2xx', 'of ceiling', 'counter rise / 2xx', 'peak RSS MiB per replica', 'peak private MiB (RssAnon) per replica'];
+  const verdict = (check: Check) => (check.goal ? (check.ok ? 'target met' : 'target MISSED') : check.ok ? 'ok' : 'FAILED');
+  return [
+    `Visit counter bench, ${new Date().toISOString()}`,
+    Object.entries(setup).map(([key, value]) => `${key}: ${value}`).join('; '),
     '',
-    resultsTable(report),
+    table(header, [...rows, ...extraRows]),
     '',
-    cpuTable(report),
+    table(['CPU µs per request', ...TIERS, 'bench total', 'other load on the machine (not the bench)'], cpuRows),
     '',
-    checksList(report.checks),
-    ...privateMemoryNote(report),
-    ...(report.notes.length ? ['', ...report.notes.map((note) => `Note: ${note}`)] : []),
+    ...checks.map((check) => `- ${verdict(check)}: ${check.what}: ${check.detail}`),
+    ...notes.map((note) => `Note: ${note}`),
     '',
-    `Reproduce: ${report.command}`,
+    `Reproduce: npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    '',
   ].join('\n');
+};

@@ -1,248 +1,269 @@
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { countProxiedRequests } from './access-log.ts';
-import { correctnessChecks, loadChecks } from './checks.ts';
-import { Child } from './child.ts';
-import { freePorts } from './free-port.ts';
-import { TargetLoad } from './load.ts';
-import { NginxInstance, locateNginx, type NginxSource } from './nginx.ts';
-import { BENCH_NGINX_ENV, entrypointEnv, trivialUpstream } from './nginx-config.ts';
-import { USAGE, UsageError, parseOptions, type BenchOptions } from './options.ts';
-import { MissingPrerequisite, requireCommand } from './prerequisites.ts';
-import { anonRssMiB, peakRssMiB } from './proc-stats.ts';
-import { BenchRedis } from './redis.ts';
-import { APP_SERVER, FLOOR_SERVER, Replica } from './replicas.ts';
-import { renderReport, resultsTable, type BenchReport, type HttpRow } from './report.ts';
-import { AnonPeaks, CounterWatch, measureInterleaved, type Target } from './rounds.ts';
-import { countVisitsThroughApp } from './target.ts';
+import { parseArgs, promisify } from 'node:util';
+import { createClient } from 'redis';
+import { VISITS_KEY } from '../src/redis-store.ts';
+import { measureInterleaved, newTarget, type Target } from './load.ts';
+import { freePorts, getStatus, processTree, start, started, statusMiB, stop, waitFor } from './proc.ts';
+import { loadChecks, report, type Check } from './report.ts';
 
-const NGINX_DIR = fileURLToPath(new URL('../nginx', import.meta.url));
+/**
+ * The app's routes under load, a row each. `counts` names the Redis key a route raises: its rise
+ * over the measured runs must equal the route's 2xx answers.
+ */
+const APP_ROUTES: { path: string; counts?: string }[] = [{ path: '/' }, { path: '/count', counts: VISITS_KEY }];
 
-/** The committed site template and the values the image's entrypoint would render it with. */
-interface Site {
-  template: string;
-  env: Record<string, string>;
-}
+// The options are documented once, in bench/README.md; --help prints that section.
+const OPTIONS = readFileSync(new URL('README.md', import.meta.url), 'utf8').split(/^## Options$/m)[1] ?? '';
+const USAGE = `Usage: npm run bench -- [options]\n${OPTIONS.replaceAll('```', '').trim()}\n`;
 
-const loadSite = (): Site => ({
-  template: readFileSync(join(NGINX_DIR, 'templates/default.conf.template'), 'utf8'),
-  env: entrypointEnv(NGINX_DIR, BENCH_NGINX_ENV),
-});
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const execFileAsync = promisify(execFile);
 
-const describe = (source: NginxSource) =>
-  source.kind === 'binary' ? `${source.path} (${source.version})` : `${source.image} (${source.version}, docker run --network host)`;
+/** Something the bench needs is not there: exit 69, saying what. */
+class Missing extends Error {}
 
-interface Front {
-  nginx: NginxInstance;
-  url: string;
-}
-
-/** The project's site in an nginx of its own, in front of `upstreamPorts`. */
-const startFront = async (source: NginxSource, root: string, site: Site, name: string, upstreamPorts: number[], extra?: string): Promise<Front> => {
-  const [listenPort = 0] = await freePorts(1);
-  const nginx = await NginxInstance.start(source, { name, dir: join(root, name), mountRoot: root, ...site, listenPort, upstreamPorts, extra });
-  return { nginx, url: `http://127.0.0.1:${listenPort}` };
+const need = (command: string, args: string[], why: string): string => {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  const output = `${result.stdout}${result.stderr}`.trim();
+  if (result.status !== 0) throw new Missing(`${why} needs \`${[command, ...args].join(' ')}\`, which failed: ${result.error?.message ?? output}`);
+  return output;
 };
 
-/** The ceiling: the same site proxying to a server block that answers a fixed body at once. */
-const startCeiling = async (source: NginxSource, root: string, site: Site): Promise<Front> => {
-  const [upstreamPort = 0] = await freePorts(1);
-  return startFront(source, root, site, 'nginx-ceiling', [upstreamPort], trivialUpstream(upstreamPort));
-};
-
-const nodeFlagsOf = (options: BenchOptions) => [
-  ...options.nodeFlags,
-  ...(options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(options.profileDir)] : []),
-];
-
-const httpRow = (target: Target, extra: Partial<HttpRow> = {}): HttpRow => ({
-  kind: 'http',
-  name: target.name,
-  load: target.load.result(),
-  cpuSeconds: target.cpuSeconds,
-  ...extra,
-});
-
-const runLocal = async (options: BenchOptions, report: BenchReport, root: string): Promise<void> => {
-  report.setup.redis = requireCommand('redis-server', ['--version'], 'the counter store').replace(/^Redis server v=(\S+).*$/s, '$1');
-  requireCommand('redis-benchmark', ['--version'], 'the Redis INCR ceiling');
-  const source = locateNginx(options.nginxBin, options.nginxImage);
-  report.setup.nginx = describe(source);
-  const site = loadSite();
-  const { connections } = options;
-
-  const [redisPort = 0, ...replicaPorts] = await freePorts(1 + options.replicas);
-  const redis = await BenchRedis.start(redisPort, root, randomBytes(18).toString('base64url'));
-  const replicas = await Promise.all(
-    replicaPorts.map((port, index) =>
-      Replica.start({
-        name: `bench-replica-${index + 1}`,
-        entry: options.app === undefined ? APP_SERVER : resolve(options.app),
-        port,
-        dir: root,
-        env: { REPLICA_NAME: `bench-replica-${index + 1}`, REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort), REDIS_PASSWORD: redis.password, LOG_LEVEL: 'info' },
-        nodeFlags: nodeFlagsOf(options),
-      }),
-    ),
-  );
-  const app = await startFront(source, root, site, 'nginx-app', replicaPorts);
-  const ceiling = await startCeiling(source, root, site);
-  let floor: (Front & { replicas: Replica[] }) | undefined;
-  if (options.floor) {
-    const floorPorts = await freePorts(options.replicas);
-    const floorReplicas = await Promise.all(
-      floorPorts.map((port, index) => Replica.start({ name: `bench-floor-${index + 1}`, entry: FLOOR_SERVER, port, dir: root, env: {}, nodeFlags: options.nodeFlags })),
-    );
-    floor = { ...(await startFront(source, root, site, 'nginx-floor', floorPorts)), replicas: floorReplicas };
-  }
-
-  const nginxPids = () => [...app.nginx.pids(), ...ceiling.nginx.pids(), ...(floor?.nginx.pids() ?? [])];
-  const appGroups = { nginx: nginxPids, replicas: () => replicas.map((replica) => replica.pid), redis: () => [redis.pid] };
-  const counter = new CounterWatch(() => redis.getCounter());
-  const ceilingTarget: Target = { name: 'ceiling: nginx → fixed body', load: new TargetLoad(`${ceiling.url}/count`, connections), cpuGroups: { nginx: nginxPids }, cpuSeconds: {} };
-  const floorReplicas = floor?.replicas ?? [];
-  const floorTarget: Target | undefined = floor && {
-    name: `floor: nginx → ${options.replicas} × bare node:http`,
-    load: new TargetLoad(`${floor.url}/count`, connections),
-    cpuGroups: { nginx: nginxPids, replicas: () => floorReplicas.map((replica) => replica.pid) },
-    cpuSeconds: {},
+const parseOptions = () => {
+  const text = (value: string) => ({ type: 'string', default: value }) as const;
+  const flag = { type: 'boolean', default: false } as const;
+  const { values } = parseArgs({
+    options: {
+      connections: text('64'), warmup: text('3'), duration: text('10'), rounds: text('5'), replicas: text('3'),
+      'nginx-image': text(process.env.NGINX_IMAGE || 'nginx:1.30'), target: { type: 'string' }, keep: flag, help: { ...flag, short: 'h' },
+    },
+  });
+  const int = (name: 'connections' | 'warmup' | 'duration' | 'rounds' | 'replicas') => {
+    const value = Number(values[name]);
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`--${name} must be a positive integer`);
+    return value;
   };
-  const welcomeTarget: Target = { name: 'GET / (app)', load: new TargetLoad(`${app.url}/`, connections), cpuGroups: appGroups, cpuSeconds: {} };
-  const countTarget: Target = { name: 'GET /count (app)', load: new TargetLoad(`${app.url}/count`, connections), cpuGroups: appGroups, cpuSeconds: {}, around: counter.around };
-
-  const anon = new AnonPeaks(
-    replicas.map((replica) => replica.pid),
-    anonRssMiB,
-  );
-  await measureInterleaved([ceilingTarget, ...(floorTarget ? [floorTarget] : []), welcomeTarget, countTarget], options.warmupS, options.durationS, options.rounds);
-  const privatePeakMiB = anon.stop();
-  const peaks = (group: Replica[]) => group.map((replica) => peakRssMiB(replica.pid) ?? Number.NaN);
-
-  const countRow = httpRow(countTarget, { counterRise: counter.rise, peakRssMiB: peaks(replicas), privatePeakMiB });
-  report.rows.push(
-    httpRow(ceilingTarget),
-    ...(floorTarget ? [httpRow(floorTarget, { peakRssMiB: peaks(floorReplicas) })] : []),
-    httpRow(welcomeTarget),
-    countRow,
-  );
-  report.ceilingRps = report.rows[0]?.kind === 'http' ? report.rows[0].load.rps : undefined;
-
-  const incr = await redis.benchmarkIncr(connections, options.redisRequests);
-  report.rows.push({ kind: 'redis', name: `Redis INCR alone (redis-benchmark, ${connections} clients)`, incr });
-
-  // nginx first, so that every request it took has been answered before the replicas stop.
-  await Promise.all([app.nginx.stop(), ceiling.nginx.stop(), floor?.nginx.stop()]);
-  const exits = await Promise.all(replicas.map((replica) => replica.stop()));
-  await Promise.all([...floorReplicas.map((replica) => replica.stop()), redis.stop()]);
-
-  report.checks.push(
-    ...loadChecks(report, countRow),
-    ...correctnessChecks({
-      peakRssMiB: countRow.peakRssMiB ?? [],
-      proxied: countProxiedRequests(join(app.nginx.dir, 'access.log')),
-      probes: replicas.reduce((sum, replica) => sum + replica.probes, 0),
-      logged: replicas.map((replica) => replica.requestLogLines()),
-      exits,
-    }),
-  );
+  // Load only ever goes to this machine: a typo must not aim it at another host.
+  if (values.target !== undefined && !/^http:\/\/(127(\.\d+){3}|localhost|\[::1\])(:\d+)?\/?$/.test(values.target)) {
+    throw new TypeError('--target must be http:// on a loopback address, e.g. http://127.0.0.1:80');
+  }
+  const { target, keep, help } = values;
+  return { connections: int('connections'), warmup: int('warmup'), duration: int('duration'), rounds: int('rounds'), replicas: int('replicas'), image: values['nginx-image'], target, keep, help };
 };
 
-const runTarget = async (options: BenchOptions, target: URL, report: BenchReport, root: string): Promise<void> => {
-  const base = target.origin;
-  report.setup.target = base;
-  let ceiling: Front | undefined;
-  try {
-    const source = locateNginx(options.nginxBin, options.nginxImage);
-    report.setup.nginx = describe(source);
-    ceiling = await startCeiling(source, root, loadSite());
-  } catch (error) {
-    if (!(error instanceof MissingPrerequisite)) throw error;
-    report.notes.push(`no ceiling: ${error.message}`);
-  }
-  const ceilingPids = () => ceiling?.nginx.pids() ?? [];
-  // Each read through /count is a visit of its own.
-  const counter = new CounterWatch(() => countVisitsThroughApp(base), 1);
-  const ceilingTarget: Target | undefined = ceiling && {
-    name: 'ceiling: nginx → fixed body',
-    load: new TargetLoad(`${ceiling.url}/count`, options.connections),
-    cpuGroups: { nginx: ceilingPids },
-    cpuSeconds: {},
+/** Containers started, removed at the end whatever happens. */
+const containers: string[] = [];
+
+/**
+ * The project's nginx, from the image, whose own entrypoint renders nginx/templates/*.template
+ * with the nginx/*.envsh beside it, as in Compose. On the host's network: it stays on loopback.
+ */
+const startNginx = async (image: string, dir: string, upstreamPorts: number[], extra: string[] = []) => {
+  const [port = 0] = await freePorts(1);
+  mkdirSync(dir);
+  const container = `visit-counter-bench-${process.pid}-${containers.length}`;
+  containers.push(container);
+  const mounts = [
+    'nginx/templates/default.conf.template:/etc/nginx/templates/default.conf.template',
+    ...readdirSync(join(REPO, 'nginx')).filter((file) => file.endsWith('.envsh')).map((file) => `nginx/${file}:/docker-entrypoint.d/${file}`),
+  ];
+  const env = {
+    NGINX_LISTEN: `127.0.0.1:${port}`,
+    // Pasted into the template's `server ${WEB_UPSTREAM} resolve fail_timeout=5s;`: a server line per port.
+    WEB_UPSTREAM: upstreamPorts.map((upstream) => `127.0.0.1:${upstream}`).join('; server '),
+    NGINX_RESOLVER: '127.0.0.1', // never asked: the addresses are literal
+    RATE_LIMIT_PER_SECOND: '0', // else /count, all from one address, would measure the limiter
   };
-  const welcomeTarget: Target = { name: 'GET / (target)', load: new TargetLoad(`${base}/`, options.connections), cpuGroups: {}, cpuSeconds: {} };
-  const countTarget: Target = { name: 'GET /count (target)', load: new TargetLoad(`${base}/count`, options.connections), cpuGroups: {}, cpuSeconds: {}, around: counter.around };
-  try {
-    await measureInterleaved([...(ceilingTarget ? [ceilingTarget] : []), welcomeTarget, countTarget], options.warmupS, options.durationS, options.rounds);
-  } finally {
-    await ceiling?.nginx.stop();
-  }
-  const countRow = httpRow(countTarget, { counterRise: counter.rise });
-  report.rows.push(...(ceilingTarget ? [httpRow(ceilingTarget)] : []), httpRow(welcomeTarget), countRow);
-  report.ceilingRps = ceilingTarget && ceilingTarget.load.result().rps;
-  report.checks.push(...loadChecks(report, countRow));
-  report.notes.push("the counter is read through /count itself (the target's Redis is not reachable from here): exact only while nothing else visits the target");
+  const log = openSync(join(dir, 'entrypoint.log'), 'w');
+  const child = start('docker', [
+    'run', '--rm', '--pull', 'never', '--name', container, '--network', 'host',
+    // Where the entrypoint renders the templates (a tmpfs in Compose too); the logs become files.
+    '--tmpfs', '/etc/nginx/conf.d', '-v', `${dir}:/var/log/nginx`,
+    ...mounts.flatMap((mount) => ['-v', `${join(REPO, mount)}:ro`]),
+    ...Object.entries(env).flatMap(([name, value]) => ['-e', `${name}=${value}`]),
+    ...extra, image,
+  ], ['ignore', log, log]);
+  closeSync(log);
+  await waitFor(dir, child, join(dir, 'entrypoint.log'), async () => (await getStatus(`http://127.0.0.1:${port}/nginx-health`)) === 200);
+  const pid = Number(need('docker', ['inspect', '--format', '{{.State.Pid}}', container], 'CPU accounting'));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pids: processTree(pid),
+    accessLog: join(dir, 'access.log'),
+    /** Graceful (SIGQUIT, the image's STOPSIGNAL). */
+    stop: async () => {
+      await execFileAsync('docker', ['stop', container]);
+      await stop(child);
+    },
+  };
 };
+
+/** A node server on loopback, its output going straight to a file as to Docker's log pipe. */
+const startNode = async (logPath: string, script: string, port: number, env: Record<string, string> = {}) => {
+  const log = openSync(logPath, 'w');
+  const child = start(process.execPath, [script], ['ignore', log, log], { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), ...env });
+  closeSync(log);
+  // Readiness requests that got an answer, which the app logs like any other.
+  const server = { child, pid: child.pid ?? 0, log: logPath, probes: 0 };
+  await waitFor(logPath, child, logPath, async () => {
+    const status = await getStatus(`http://127.0.0.1:${port}/readyz`);
+    if (status !== undefined) server.probes++;
+    return status === 200;
+  });
+  return server;
+};
+
+/** Parsed JSON lines of a log file; undefined for a line that is not JSON. */
+const jsonLines = (path: string) =>
+  readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => {
+    try {
+      return JSON.parse(line) as Record<string, unknown> | undefined;
+    } catch {
+      return undefined;
+    }
+  });
 
 const main = async (): Promise<number> => {
-  let options: BenchOptions | undefined;
+  let options: ReturnType<typeof parseOptions>;
   try {
-    options = parseOptions(process.argv.slice(2), process.env);
+    options = parseOptions();
   } catch (error) {
-    if (!(error instanceof UsageError) && !(error instanceof TypeError)) throw error;
+    if (!(error instanceof TypeError)) throw error;
     process.stderr.write(`${error.message}\n\n${USAGE}`);
     return 2;
   }
-  if (!options) {
+  if (options.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const report: BenchReport = {
-    startedAt: new Date().toISOString(),
-    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
-    setup: {
-      cpus: cpus().length,
-      node: process.version,
-      'load generator': `autocannon in the harness, ${options.connections} connections, Accept: */*`,
-      timing: `${options.warmupS} s warm-up, then ${options.durationS} s measured per target in ${options.rounds} interleaved rounds`,
-      replicas: options.target ? 'n/a' : `${options.replicas} × ${options.app ?? 'src/server.ts'}`,
-      'replica node flags': options.nodeFlags.join(' ') || 'none',
-      'nginx access log': options.target ? "the target's own" : 'a file in the run folder (Compose sends it to the log driver)',
-    },
-    rows: [],
-    ceilingRps: undefined,
-    checks: [],
-    notes: [],
-  };
+  const { connections, replicas, image } = options;
   const root = mkdtempSync(join(tmpdir(), 'visit-counter-bench-'));
   const cleanUp = async () => {
-    await Promise.all([...Child.running].map((child) => child.stop('SIGTERM', 5_000)));
+    if (containers.length) spawnSync('docker', ['rm', '--force', ...containers], { stdio: 'ignore' });
+    await Promise.all([...started].map((child) => stop(child)));
     if (options.keep) process.stderr.write(`bench: run folder kept at ${root}\n`);
     else rmSync(root, { recursive: true, force: true });
   };
-  // Ctrl-C must not leave replicas, Redis or an nginx container behind.
-  process.once('SIGINT', () => {
-    void cleanUp().finally(() => process.exit(130));
-  });
+  process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
+
+  const setup: Record<string, string | number> = { cpus: cpus().length, node: process.version };
+  const targets: Target[] = [];
+  const checks: Check[] = [];
+  const extraRows: string[][] = [];
+  const memory = { peakRss: new Map<number, number>(), privatePeak: new Map<number, number>() };
   try {
-    if (options.target) await runTarget(options, options.target, report, root);
-    else await runLocal(options, report, root);
-  } catch (error) {
-    if (error instanceof MissingPrerequisite) {
-      process.stderr.write(`bench: ${error.message}\n`);
-      return 69; // EX_UNAVAILABLE
+    const version = need('docker', ['run', '--rm', '--pull', 'never', '--entrypoint', 'nginx', image, '-v'], `nginx from the image ${image}`);
+    setup.nginx = `${image} (${version.replace('nginx version: ', '')}), docker run --network host`;
+    const [fixedPort = 0, redisPort = 0, ...ports] = await freePorts(2 + 2 * replicas);
+    // The ceiling: the same site in front of a server block of the same nginx answering a fixed body.
+    const fixedBody = ['-v', `${join(REPO, 'bench/fixed-body.conf.template')}:/etc/nginx/templates/fixed-body.conf.template:ro`, '-e', `FIXED_BODY_PORT=${fixedPort}`];
+    const ceiling = await startNginx(image, join(root, 'nginx-ceiling'), [fixedPort], fixedBody);
+    const ceilingTarget = newTarget('ceiling: nginx → fixed body', `${ceiling.url}/count`, { nginx: ceiling.pids });
+    targets.push(ceilingTarget);
+
+    if (options.target !== undefined) {
+      const base = new URL(options.target).origin;
+      setup.target = base;
+      // Compose does not publish Redis: the counter is read through /count, each read one visit.
+      let reads = 0;
+      const throughApp = async () => {
+        const response = await fetch(`${base}/count`, { headers: { accept: 'application/json' } });
+        return ((await response.json()) as { count: number }).count - ++reads;
+      };
+      for (const route of APP_ROUTES) targets.push(newTarget(`GET ${route.path} (target)`, `${base}${route.path}`, {}, route.counts === VISITS_KEY ? { counter: throughApp } : {}));
+      await measureInterleaved(targets, options);
+      await ceiling.stop();
+    } else {
+      setup.redis = need('redis-server', ['--version'], 'the counter store').replace(/^.*v=(\S+).*$/s, '$1');
+      need('redis-benchmark', ['--version'], 'the Redis INCR row');
+      setup.replicas = `${replicas} × src/server.ts`;
+      // The committed redis.conf (append-only file, fsync every second); where it listens and writes is the bench's.
+      const password = randomBytes(16).toString('hex');
+      const redisArgs = ['--bind', '127.0.0.1', '--port', String(redisPort), '--dir', root, '--logfile', join(root, 'redis.log'), '--requirepass', password];
+      const redis = start('redis-server', [join(REPO, 'redis/redis.conf'), ...redisArgs], 'ignore');
+      const readCounter = async (key: string): Promise<number> => {
+        const client = createClient({ socket: { host: '127.0.0.1', port: redisPort, reconnectStrategy: false }, password });
+        client.on('error', () => undefined);
+        await client.connect();
+        try {
+          return Number((await client.get(key)) ?? 0);
+        } finally {
+          client.destroy();
+        }
+      };
+      await waitFor('redis-server', redis, join(root, 'redis.log'), () => readCounter(VISITS_KEY).then(() => true, () => false));
+
+      const [appPorts, floorPorts] = [ports.slice(0, replicas), ports.slice(replicas)];
+      const redisEnv = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort), REDIS_PASSWORD: password, LOG_LEVEL: 'info' };
+      const app = await Promise.all(appPorts.map((port, i) => startNode(join(root, `replica-${i + 1}.log`), join(REPO, 'src/server.ts'), port, { ...redisEnv, REPLICA_NAME: `replica-${i + 1}` })));
+      const floor = await Promise.all(floorPorts.map((port, i) => startNode(join(root, `floor-${i + 1}.log`), join(REPO, 'bench/floor-server.ts'), port)));
+      const floorFront = await startNginx(image, join(root, 'nginx-floor'), floorPorts);
+      const appFront = await startNginx(image, join(root, 'nginx-app'), appPorts);
+      const fronts = [ceiling, floorFront, appFront];
+      const nginx = fronts.flatMap((front) => front.pids); // the idle ones cost next to nothing
+      const [appPids, floorPids] = [app.map((server) => server.pid), floor.map((server) => server.pid)];
+      ceilingTarget.tiers.nginx = nginx;
+      targets.push(newTarget(`floor: nginx → ${replicas} × bare node:http`, `${floorFront.url}/count`, { nginx, replicas: floorPids }, { replicaPids: floorPids }));
+      for (const [i, { path, counts }] of APP_ROUTES.entries()) {
+        const more = { counter: counts === undefined ? undefined : () => readCounter(counts), replicaPids: i === APP_ROUTES.length - 1 ? appPids : undefined };
+        targets.push(newTarget(`GET ${path} (app)`, `${appFront.url}${path}`, { nginx, replicas: appPids, redis: [redis.pid ?? 0] }, more));
+      }
+
+      const memoryPids = [...appPids, ...floorPids];
+      const poll = setInterval(() => {
+        for (const pid of memoryPids) memory.privatePeak.set(pid, Math.max(memory.privatePeak.get(pid) ?? 0, statusMiB(pid, 'RssAnon')));
+      }, 200);
+      await measureInterleaved(targets, options);
+      clearInterval(poll);
+      for (const pid of memoryPids) memory.peakRss.set(pid, statusMiB(pid, 'VmHWM'));
+
+      const benchmark = ['-h', '127.0.0.1', '-p', String(redisPort), '-a', password, '-t', 'incr', '-c', String(connections), '-n', '500000', '--csv'];
+      const { stdout } = await execFileAsync('redis-benchmark', benchmark);
+      // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+      const cells = stdout.split('\n').find((line) => line.startsWith('"INCR"'))?.split(',').map((cell) => Number(cell.replaceAll('"', '')));
+      if (cells?.length !== 8) throw new Error(`unexpected redis-benchmark output: ${stdout}`);
+      const [, rps = 0, , , p50 = 0, p95 = 0, p99 = 0] = cells;
+      extraRows.push([`Redis INCR alone (redis-benchmark, ${connections} clients)`, Math.round(rps).toLocaleString('en-US'), p50.toFixed(2), `(p95 ${p95.toFixed(2)})`, p99.toFixed(2), ...Array<string>(6).fill('–')]);
+
+      // nginx first, so that every request it took has been answered before the replicas stop.
+      await Promise.all(fronts.map((front) => front.stop()));
+      const exits = await Promise.all(app.map((server) => stop(server.child)));
+      await Promise.all([...started].map((child) => stop(child))); // the floor and Redis
+      // A retried request lists every attempt ("502, 200"), one whose client left shows "-": either
+      // may or may not have reached an app, so the log check cannot be exact then.
+      const proxied = jsonLines(appFront.accessLog);
+      const answered = proxied.filter((entry) => /^\d{3}$/.test(String(entry?.upstream_status))).length;
+      const logged = app.flatMap((server) => jsonLines(server.log));
+      const lines = logged.filter((entry) => entry?.msg === 'request').length;
+      const broken = logged.filter((entry) => entry === undefined).length;
+      const probes = app.reduce((sum, server) => sum + server.probes, 0);
+      checks.push(
+        {
+          ok: lines === answered + probes && broken === 0 && answered === proxied.length,
+          what: 'one JSON log line per request, none lost at shutdown',
+          detail: `${lines} request lines for ${answered} requests answered through nginx + ${probes} readiness probes; ${proxied.length - answered} retried, aborted or unreadable; ${broken} lines not JSON`,
+        },
+        { ok: exits.every((code) => code === 0), what: 'replicas stop gracefully on SIGTERM', detail: `exit codes ${exits.join(', ')}` },
+      );
     }
-    throw error;
+  } catch (error) {
+    if (!(error instanceof Missing)) throw error;
+    process.stderr.write(`bench: ${error.message}\n`);
+    return 69; // EX_UNAVAILABLE
   } finally {
     await cleanUp();
   }
-  process.stdout.write(`${renderReport(report)}\n`);
-  const out = resolve(options.out);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ ...report, markdown: resultsTable(report) }, null, 2)}\n`);
-  process.stdout.write(`JSON: ${out}\n`);
-  return report.checks.every((check) => check.ok || check.kind === 'target') ? 0 : 1;
+  setup['load generator'] = `autocannon in the harness, ${connections} connections, Accept: */*`;
+  setup.timing = `${options.warmup} s warm-up, then ${options.duration} s measured per target in ${options.rounds} interleaved rounds`;
+  const notes = options.target ? ["the stack's own processes are not charged by tier (their CPU time shows as other load); the counter read through /count is exact only while nothing else visits it"] : [];
+  checks.unshift(...loadChecks(targets, memory.peakRss));
+  process.stdout.write(report(setup, targets, extraRows, memory, checks, notes));
+  return checks.every((check) => check.ok || check.goal) ? 0 : 1;
 };
 
 process.exitCode = await main();
