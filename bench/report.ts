@@ -20,11 +20,18 @@ export const loadChecks = (targets: Target[], peakRss: Map<number, number>): Che
   const count = targets.find((row) => row.name.startsWith('GET /count'));
   const rss = count?.replicaPids?.map((pid) => peakRss.get(pid) ?? Number.NaN) ?? [];
   const failed = targets.filter((row) => row.stats.errors + row.stats.non2xx > 0);
+  const hit = targets.find((row) => row.name.startsWith('GET /hit'));
   return [
     ...(count
       ? [
           { goal: true, ok: rps(count) >= GOALS.ceilingShare * rps(targets[0] ?? count), what: `/count ≥ ${GOALS.ceilingShare * 100} % of the ceiling`, detail: share(count, targets[0]) },
           { goal: true, ok: percentileMs(count, 99) <= GOALS.p99Ms, what: `/count p99 ≤ ${GOALS.p99Ms} ms`, detail: `${percentileMs(count, 99).toFixed(2)} ms` },
+        ]
+      : []),
+    ...(count && hit
+      ? [
+          { goal: true, ok: rps(hit) >= 0.85 * rps(count), what: '/hit ≥ 85 % of /count', detail: `${((100 * rps(hit)) / rps(count)).toFixed(1)} %` },
+          { goal: true, ok: percentileMs(hit, 99) <= 1.5 * percentileMs(count, 99), what: "/hit p99 ≤ 1.5 × /count's", detail: `${percentileMs(hit, 99).toFixed(2)} ms vs ${percentileMs(count, 99).toFixed(2)} ms` },
         ]
       : []),
     ...(rss.length ? [{ goal: true, ok: rss.every((mib) => mib <= GOALS.peakRssMiB), what: `peak RSS ≤ ${GOALS.peakRssMiB} MiB per replica`, detail: `${rss.map((mib) => mib.toFixed(1)).join(', ')} MiB` }] : []),

@@ -6,16 +6,22 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { createClient } from 'redis';
-import { VISITS_KEY } from '../src/redis-store.ts';
+import type { CounterId } from '../src/counters/names.ts';
+import { VISITS } from '../src/routes/count.ts';
+import { measureRedisMemory } from './redis-memory.ts';
 import { measureInterleaved, newTarget, type Target } from './load.ts';
 import { freePorts, getStatus, processTree, start, started, statusMiB, stop, waitFor } from './proc.ts';
 import { loadChecks, report, type Check } from './report.ts';
 
 /**
- * The app's routes under load, a row each. `counts` names the Redis key a route raises: its rise
+ * The app's routes under load, a row each. `counts` names the counter a route raises: its rise
  * over the measured runs must equal the route's 2xx answers.
  */
-const APP_ROUTES: { path: string; counts?: string }[] = [{ path: '/' }, { path: '/count', counts: VISITS_KEY }];
+const APP_ROUTES: { path: string; counts?: CounterId }[] = [
+  { path: '/' },
+  { path: '/count', counts: VISITS },
+  { path: '/hit/bench/page', counts: { namespace: 'bench', key: 'page' } },
+];
 
 // The options are documented once, in bench/README.md; --help prints that section.
 const OPTIONS = readFileSync(new URL('README.md', import.meta.url), 'utf8').split(/^## Options$/m)[1] ?? '';
@@ -156,6 +162,7 @@ const main = async (): Promise<number> => {
   const checks: Check[] = [];
   const extraRows: string[][] = [];
   const memory = { peakRss: new Map<number, number>(), privatePeak: new Map<number, number>() };
+  let redisMemory = '';
   try {
     const version = need('docker', ['run', '--rm', '--pull', 'never', '--entrypoint', 'nginx', image, '-v'], `nginx from the image ${image}`);
     setup.nginx = `${image} (${version.replace('nginx version: ', '')}), docker run --network host`;
@@ -169,13 +176,9 @@ const main = async (): Promise<number> => {
     if (options.target !== undefined) {
       const base = new URL(options.target).origin;
       setup.target = base;
-      // Compose does not publish Redis: the counter is read through /count, each read one visit.
-      let reads = 0;
-      const throughApp = async () => {
-        const response = await fetch(`${base}/count`, { headers: { accept: 'application/json' } });
-        return ((await response.json()) as { count: number }).count - ++reads;
-      };
-      for (const route of APP_ROUTES) targets.push(newTarget(`GET ${route.path} (target)`, `${base}${route.path}`, {}, route.counts === VISITS_KEY ? { counter: throughApp } : {}));
+      // Compose does not publish Redis: the counter is read through /get, which counts nothing.
+      const throughApp = (id: CounterId) => async () => ((await (await fetch(`${base}/get/${id.namespace}/${id.key}`)).json()) as { value: number | null }).value ?? 0;
+      for (const route of APP_ROUTES) targets.push(newTarget(`GET ${route.path} (target)`, `${base}${route.path}`, {}, route.counts ? { counter: throughApp(route.counts) } : {}));
       await measureInterleaved(targets, options);
       await ceiling.stop();
     } else {
@@ -186,17 +189,12 @@ const main = async (): Promise<number> => {
       const password = randomBytes(16).toString('hex');
       const redisArgs = ['--bind', '127.0.0.1', '--port', String(redisPort), '--dir', root, '--logfile', join(root, 'redis.log'), '--requirepass', password];
       const redis = start('redis-server', [join(REPO, 'redis/redis.conf'), ...redisArgs], 'ignore');
-      const readCounter = async (key: string): Promise<number> => {
-        const client = createClient({ socket: { host: '127.0.0.1', port: redisPort, reconnectStrategy: false }, password });
-        client.on('error', () => undefined);
-        await client.connect();
-        try {
-          return Number((await client.get(key)) ?? 0);
-        } finally {
-          client.destroy();
-        }
-      };
-      await waitFor('redis-server', redis, join(root, 'redis.log'), () => readCounter(VISITS_KEY).then(() => true, () => false));
+      const admin = createClient({ socket: { host: '127.0.0.1', port: redisPort, reconnectStrategy: false }, password });
+      admin.on('error', () => undefined);
+      const readCounter = async ({ namespace, key }: CounterId) => Number((await admin.hGet(`c:{${namespace}/${key}}`, 'v')) ?? 0);
+      await waitFor('redis-server', redis, join(root, 'redis.log'), () => admin.connect().then(() => true, () => false));
+      // As start-redis.sh does in the container.
+      await admin.sendCommand(['FUNCTION', 'LOAD', 'REPLACE', readFileSync(join(REPO, 'redis/functions/counter.lua'), 'utf8')]);
 
       const [appPorts, floorPorts] = [ports.slice(0, replicas), ports.slice(replicas)];
       const redisEnv = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort), REDIS_PASSWORD: password, LOG_LEVEL: 'info' };
@@ -229,6 +227,8 @@ const main = async (): Promise<number> => {
       if (cells?.length !== 8) throw new Error(`unexpected redis-benchmark output: ${stdout}`);
       const [, rps = 0, , , p50 = 0, p95 = 0, p99 = 0] = cells;
       extraRows.push([`Redis INCR alone (redis-benchmark, ${connections} clients)`, Math.round(rps).toLocaleString('en-US'), p50.toFixed(2), `(p95 ${p95.toFixed(2)})`, p99.toFixed(2), ...Array<string>(6).fill('–')]);
+      redisMemory = await measureRedisMemory(admin, redisPort, password);
+      admin.destroy();
 
       // nginx first, so that every request it took has been answered before the replicas stop.
       await Promise.all(fronts.map((front) => front.stop()));
@@ -262,7 +262,7 @@ const main = async (): Promise<number> => {
   setup.timing = `${options.warmup} s warm-up, then ${options.duration} s measured per target in ${options.rounds} interleaved rounds`;
   const notes = options.target ? ["the stack's own processes are not charged by tier (their CPU time shows as other load); the counter read through /count is exact only while nothing else visits it"] : [];
   checks.unshift(...loadChecks(targets, memory.peakRss));
-  process.stdout.write(report(setup, targets, extraRows, memory, checks, notes));
+  process.stdout.write(report(setup, targets, extraRows, memory, checks, notes) + redisMemory);
   return checks.every((check) => check.ok || check.goal) ? 0 : 1;
 };
 
