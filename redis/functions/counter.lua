@@ -18,7 +18,7 @@
 -- library re-sending after a failover, never counts twice. Nothing after a function's first write
 -- can fail (Redis does not roll a function back), so every check comes before it.
 
-local VERSION = 1
+local VERSION = 1 -- FUNCTIONS_VERSION in src/store/keys.ts
 
 local function replay(marker)
   if not marker then return nil end

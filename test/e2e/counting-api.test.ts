@@ -140,7 +140,7 @@ describeStack(
   import.meta.filename,
   (stack) => {
     it('moves the plain `visits` key into default/visits: /count goes on from it, /get/visits reads it', async () => {
-      assert.equal(JSON.parse((await get(`${stack.base}/get/visits`)).body), { value: FIRST_RELEASE_COUNT });
+      assert.deepEqual(JSON.parse((await get(`${stack.base}/get/visits`)).body), { value: FIRST_RELEASE_COUNT });
       const counted = JSON.parse((await get(`${stack.base}/count`, 'application/json')).body) as { count: number };
       assert.equal(counted.count, FIRST_RELEASE_COUNT + 1);
       assert.equal(await readCounter(stack, 'default', 'visits'), FIRST_RELEASE_COUNT + 1);

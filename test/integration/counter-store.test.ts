@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it, mock } from 'node:test';
 import clusterKeySlot from 'cluster-key-slot';
 import { digestOf } from '../../src/counters/owner-keys.ts';
@@ -218,5 +219,17 @@ describe('the Redis counter store, through the functions, as the restricted coun
     assert.equal(after.requests - before.requests, 3); // hit, get and the first stats call itself
     assert.equal(after.keysCreated - before.keysCreated, 1);
     assert.equal(after.keysUpdated - before.keysUpdated, 1);
+  });
+
+  it('is not ready while Redis has another version of the functions', async () => {
+    const library = readFileSync(new URL('../../redis/functions/counter.lua', import.meta.url), 'utf8');
+    assert.equal(await store.isReady(), true);
+    await admin('FUNCTION', 'LOAD', 'REPLACE', library.replace('local VERSION = 1', 'local VERSION = 2'));
+    try {
+      assert.equal(await store.isReady(), false);
+    } finally {
+      await admin('FUNCTION', 'LOAD', 'REPLACE', library);
+    }
+    assert.equal(await store.isReady(), true);
   });
 });
