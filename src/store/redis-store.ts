@@ -155,6 +155,14 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
   const withMarker = (keys: string[], id: CounterId, idempotencyKey?: string) =>
     idempotencyKey === undefined ? keys : [...keys, counterKeys(id).marker(idempotencyKey)];
 
+  // /set and /update: one argument, the presented owner digest; reply[0] is 1 when it changed.
+  const change = async (fn: string, id: CounterId, argument: number, ownerDigest: string, idempotencyKey?: string) => {
+    const keys = counterKeys(id);
+    const reply = await call(fn, withMarker([keys.counter, keys.owner], id, idempotencyKey), [argument, ownerDigest, ttl, MARKER_TTL_SECONDS]);
+    served(0, reply[0] === 1 ? 1 : 0);
+    return reply;
+  };
+
   return {
     async hit(id, { idempotencyKey, visitor }: { idempotencyKey?: string; visitor?: Visitor } = {}) {
       const keys = counterKeys(id);
@@ -180,24 +188,12 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
       return { created: created === 1, value: Number(value) };
     },
     async set(id, value, ownerDigest = '', idempotencyKey) {
-      const keys = counterKeys(id);
-      const reply = await call('counter_set', withMarker([keys.counter, keys.owner], id, idempotencyKey), [value, ownerDigest, ttl, MARKER_TTL_SECONDS]);
-      if (reply[0] !== 1) {
-        served();
-        return refusal(reply[0]);
-      }
-      served(0, 1);
-      return { status: 'ok', oldValue: Number(reply[1]), value: Number(reply[2]) };
+      const reply = await change('counter_set', id, value, ownerDigest, idempotencyKey);
+      return reply[0] === 1 ? { status: 'ok', oldValue: Number(reply[1]), value: Number(reply[2]) } : refusal(reply[0]);
     },
     async update(id, amount, ownerDigest = '', idempotencyKey) {
-      const keys = counterKeys(id);
-      const reply = await call('counter_update', withMarker([keys.counter, keys.owner], id, idempotencyKey), [amount, ownerDigest, ttl, MARKER_TTL_SECONDS]);
-      if (reply[0] !== 1) {
-        served();
-        return refusal(reply[0]);
-      }
-      served(0, 1);
-      return { status: 'ok', value: Number(reply[1]) };
+      const reply = await change('counter_update', id, amount, ownerDigest, idempotencyKey);
+      return reply[0] === 1 ? { status: 'ok', value: Number(reply[1]) } : refusal(reply[0]);
     },
     async delete(id, ownerDigest) {
       const keys = counterKeys(id);
