@@ -71,6 +71,38 @@ describeStack('the counting API through nginx', import.meta.filename, (stack) =>
     assert.equal(api.headers.get('x-path'), 'e2e-badge/readme');
   });
 
+  it('serves every other route through nginx: history (JSON, CSV), delete by the owner, JSONP, ?img, preflight, OpenAPI', async () => {
+    const made = JSON.parse((await get(`${stack.base}/create?namespace=e2e-routes&key=page`)).body) as { admin_key: string };
+    for (let i = 0; i < 3; i += 1) await get(`${stack.base}/hit/e2e-routes/page`);
+    const history = JSON.parse((await get(`${stack.base}/history/e2e-routes/page?days=2`)).body) as { days: { day: string; hits: number; uniques: number }[] };
+    assert.equal(history.days.length, 2);
+    assert.deepEqual({ hits: history.days[1]?.hits, uniques: history.days[1]?.uniques }, { hits: 3, uniques: 1 });
+    const csv = await get(`${stack.base}/history/e2e-routes/page?days=1&format=csv`);
+    assert.match(csv.contentType, /^text\/csv/);
+    assert.match(csv.body, /^day,hits,uniques\n\d{4}-\d\d-\d\d,3,1\n?$/);
+    const jsonp = await get(`${stack.base}/get/e2e-routes/page?callback=show`);
+    assert.match(jsonp.contentType, /^application\/javascript/);
+    assert.equal(jsonp.body.trim(), 'show({"value":3});');
+    assert.equal((await get(`${stack.base}/get/e2e-routes/page?callback=alert(1)`)).status, 400);
+    const pixel = await get(`${stack.base}/hit/e2e-routes/page?img`);
+    assert.match(pixel.contentType, /^image\/gif/);
+    const preflight = await fetch(`${stack.base}/counters/e2e-routes/page`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://example.org', 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization' },
+    });
+    assert.ok(preflight.status === 204 || preflight.status === 200, `preflight ${preflight.status}`);
+    assert.match(preflight.headers.get('access-control-allow-methods') ?? '', /DELETE/);
+    const wrongKey = await fetch(`${stack.base}/counters/e2e-routes/page`, { method: 'DELETE', headers: { authorization: `Bearer ${'x'.repeat(43)}` } });
+    assert.equal(wrongKey.status, 403);
+    const deleted = await fetch(`${stack.base}/counters/e2e-routes/page`, { method: 'DELETE', headers: { authorization: `Bearer ${made.admin_key}` } });
+    assert.equal(deleted.status, 204);
+    assert.equal((await get(`${stack.base}/get/e2e-routes/page`)).status, 404);
+    assert.equal(await readCounter(stack, 'e2e-routes', 'page'), null);
+    const openapi = JSON.parse((await get(`${stack.base}/openapi.json`)).body) as { openapi: string; paths: Record<string, unknown> };
+    assert.match(openapi.openapi, /^3\.1/);
+    assert.ok(Object.keys(openapi.paths).some((path) => path.startsWith('/history/')));
+  });
+
   it('counts each /hit exactly once while a replica is killed (SIGKILL) mid-load', async () => {
     const url = `${stack.base}/hit/e2e-faults/killed`;
     const before = (await readCounter(stack, 'e2e-faults', 'killed')) ?? 0;
