@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { replyText } from '../plain-text.ts';
 import { pathOf } from './canonical-paths.ts';
-import { StoreUnavailableError } from '../store/counter-store.ts';
+import { StoreFaultError, StoreUnavailableError } from '../store/counter-store.ts';
 
 const sendText = (reply: FastifyReply, status: number, text: string) => replyText(reply.header('cache-control', 'no-store'), status, text);
 
@@ -28,6 +28,11 @@ export default fp(
     });
 
     app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
+      if (error instanceof StoreFaultError) {
+        // The store logged the cause as an error; the client learns only that it failed.
+        reply.header('retry-after', '1');
+        return sendText(reply, 503, 'Service Unavailable: the counter store failed, try again shortly\n');
+      }
       if (error instanceof StoreUnavailableError) {
         request.log.warn({ err: error.message }, 'visit store unavailable');
         reply.header('retry-after', '1');

@@ -73,3 +73,12 @@ export interface CounterStore {
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
 }
+
+/**
+ * The store answered, with an error that is no outage: a refused command (NOPERM), a missing or
+ * failing function, a value that is not a number, out of memory. Clients get the same 503 as for
+ * an outage; the operator gets an error in the log naming the cause, and readiness fails.
+ */
+export class StoreFaultError extends StoreUnavailableError {
+  override name = 'StoreFaultError';
+}

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createClient } from 'redis';
+import { createClient, ErrorReply } from 'redis';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RedisConnection } from '../config.ts';
 import { compactDay, isoDay, lastDays, secondsLeftInDay } from '../counters/days.ts';
 import { pathOfCounter, type CounterId } from '../counters/names.ts';
 import { visitorHash } from '../counters/visitors.ts';
-import { StoreUnavailableError, type CounterStore, type Refusal, type Visitor } from './counter-store.ts';
+import { StoreFaultError, StoreUnavailableError, type CounterStore, type Refusal, type Visitor } from './counter-store.ts';
 import { FUNCTIONS_VERSION, MARKER_TTL_SECONDS, STATS_KEY, counterKeys, saltKey } from './keys.ts';
 
 export interface RedisStoreOptions {
@@ -46,6 +46,11 @@ const withDeadline = <T>(pending: Promise<T>, ms: number): Promise<T> =>
       },
     );
   });
+
+// Error replies that mean "not now" rather than "wrong": Redis loading its data, busy with a
+// script, or a cluster or replica in transition. They pass like an outage; every other error
+// reply is a fault (see StoreFaultError).
+const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b/;
 
 type Reply = (number | string)[];
 const REFUSALS: Record<number, Refusal | undefined> = { 0: { status: 'missing' }, 2: { status: 'forbidden' } };
@@ -92,14 +97,25 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
     log.error({ err: String(error) }, 'redis connect gave up');
   });
 
+  // The last fault (an error reply that is no outage), until a function call succeeds again:
+  // while it stands, the replica is not ready.
+  let fault: string | undefined;
   const call = async <T = Reply>(fn: string, keys: string[], args: (string | number)[] = [], readOnly = false): Promise<T> => {
     if (!client.isReady) throw new StoreUnavailableError('redis is not connected');
     const command = [readOnly ? 'FCALL_RO' : 'FCALL', fn, String(keys.length), ...keys, ...args.map(String)];
+    let reply: T;
     try {
-      return (await withDeadline(client.sendCommand(command), timeoutMs));
+      reply = await withDeadline(client.sendCommand(command), timeoutMs);
     } catch (error) {
+      if (error instanceof ErrorReply && !TRANSIENT_REPLY.test(error.message)) {
+        fault = error.message;
+        log.error({ err: error.message, function: fn }, 'redis refused a counter function');
+        throw new StoreFaultError(`redis refused ${fn}: ${error.message}`);
+      }
       throw new StoreUnavailableError(error instanceof Error ? error.message : String(error));
     }
+    fault = undefined;
+    return reply;
   };
 
   // The day, and what follows from it, computed once a second rather than on every hit.
@@ -226,13 +242,18 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
     },
     async isReady() {
       if (!client.isReady) return false;
+      if (fault !== undefined) {
+        log.error({ err: fault }, 'not ready: the last counter function call failed');
+        return false;
+      }
       try {
         const version = await withDeadline(client.sendCommand(['FCALL_RO', 'counter_version', '0']), timeoutMs);
         if (Number(version) === FUNCTIONS_VERSION) return true;
         log.error({ found: version, needed: FUNCTIONS_VERSION }, 'redis has another version of the counter functions');
         return false;
       } catch (error) {
-        log.warn({ err: error instanceof Error ? error.message : String(error) }, 'redis readiness check failed');
+        if (error instanceof ErrorReply && !TRANSIENT_REPLY.test(error.message)) log.error({ err: error.message }, 'redis refused the readiness check');
+        else log.warn({ err: error instanceof Error ? error.message : String(error) }, 'redis readiness check failed');
         return false;
       }
     },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.ts';
 import { describeRun, run, runOk, runSync } from './run.ts';
@@ -100,11 +100,18 @@ export class ComposeStack {
     throw new Error(`${describeRun('docker', args, result)}\n--- ps:\n${ps.stdout}${ps.stderr}\n--- logs:\n${logs.stdout}${logs.stderr}`);
   }
 
-  /** Removes containers, networks, volumes and the images built for this project. Idempotent. */
+  /** Removes containers, networks, volumes and the images built for this project, then the secret file. Idempotent. */
   async down(): Promise<void> {
-    if (!this.mayExist) return;
-    await this.compose(['down', '--volumes', '--remove-orphans', '--rmi', 'local', '--timeout', '10'], 180_000);
-    this.mayExist = false;
+    if (this.mayExist) {
+      await this.compose(['down', '--volumes', '--remove-orphans', '--rmi', 'local', '--timeout', '10'], 180_000);
+      this.mayExist = false;
+    }
+    this.removeSecret();
+  }
+
+  /** The password file's folder: only once nothing of the project remains (Compose reads the file). */
+  private removeSecret(): void {
+    rmSync(dirname(this.passwordFile), { recursive: true, force: true });
   }
 
   /** The same, synchronously: for SIGINT/SIGTERM handlers, which must finish before exiting. */
@@ -114,6 +121,7 @@ export class ComposeStack {
     const result = runSync('docker', args, { env: this.env(), cwd: ROOT, timeoutMs: 180_000 });
     if (result.code === 0) {
       this.mayExist = false;
+      this.removeSecret();
       return undefined;
     }
     return describeRun('docker', args, result);

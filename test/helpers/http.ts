@@ -1,3 +1,5 @@
+import type { Operation } from './counter-history.ts';
+
 export const ACCEPT = {
   text: 'text/plain',
   html: 'text/html',
@@ -68,6 +70,9 @@ export const pool = async <T>(total: number, concurrency: number, task: (index: 
 export interface Outcome {
   /** Date.now() when the answer (or the error) came. */
   at: number;
+  /** performance.now() when the request was sent and when its answer (or error) came: one monotonic clock for the history checker. */
+  start: number;
+  end: number;
   /** How long the request took. */
   ms: number;
   status: number;
@@ -75,6 +80,20 @@ export interface Outcome {
   count?: number;
   error?: string;
 }
+
+/** One GET /count (JSON) as an outcome: never rejects; a network error or timeout is status 0. */
+export const countOnce = async (base: string): Promise<Outcome> => {
+  const started = performance.now();
+  try {
+    const reply = await count(base);
+    const outcome: Outcome = { at: Date.now(), start: started, end: performance.now(), ms: reply.ms, status: reply.status, servedBy: reply.servedBy };
+    if (reply.status >= 200 && reply.status < 300) outcome.count = countOf(reply);
+    return outcome;
+  } catch (error) {
+    const end = performance.now();
+    return { at: Date.now(), start: started, end, ms: end - started, status: 0, servedBy: '', error: String(error) };
+  }
+};
 
 interface LoadOptions {
   /** Concurrent loops, each sending one request after the other. */
@@ -97,17 +116,10 @@ export class Load {
     const deadline = Date.now() + maxMs;
     const loop = async (): Promise<void> => {
       while (!this.stopping && Date.now() < deadline && this.outcomes.length < maxRequests) {
-        const started = performance.now();
-        try {
-          const reply = await count(base);
-          const outcome: Outcome = { at: Date.now(), ms: reply.ms, status: reply.status, servedBy: reply.servedBy };
-          if (reply.status >= 200 && reply.status < 300) outcome.count = countOf(reply);
-          this.outcomes.push(outcome);
-        } catch (error) {
-          this.outcomes.push({ at: Date.now(), ms: performance.now() - started, status: 0, servedBy: '', error: String(error) });
-          // A refused connection fails at once; do not spin on it.
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
+        const outcome = await countOnce(base);
+        this.outcomes.push(outcome);
+        // A refused connection fails at once; do not spin on it.
+        if (outcome.status === 0) await new Promise((resolve) => setTimeout(resolve, 20));
       }
     };
     this.done = Promise.all(Array.from({ length: loops }, loop)).then(() => undefined);
@@ -126,3 +138,9 @@ export class Load {
 }
 
 export const isOk = (outcome: { status: number }): boolean => outcome.status >= 200 && outcome.status < 300;
+
+/** An outcome as the history checker sees it: acknowledged with a count, an error answer, or none. */
+export const asOperation = (outcome: Outcome): Operation => {
+  if (isOk(outcome) && outcome.count !== undefined) return { start: outcome.start, end: outcome.end, outcome: 'ok', value: outcome.count };
+  return { start: outcome.start, end: outcome.end, outcome: outcome.status === 0 ? 'unknown' : 'failed' };
+};

@@ -42,8 +42,7 @@ describe('when Redis goes away', () => {
     assert.equal((await timed(`${base}/readyz`)).status, 503);
 
     await redis.start();
-    const recoveredIn = await waitFor('/count answering 200', async () => (await fetch(`${base}/count`)).status === 200, 10_000);
-    assert.ok(recoveredIn < 10_000);
+    await waitFor('/count answering 200', async () => (await fetch(`${base}/count`)).status === 200, 10_000);
     assert.equal(await redis.visits(), counted + 1, 'only the successful request after recovery was counted');
   });
 

@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+
+// Folders for the secret files these tests write, removed when they are done.
+const folders: string[] = [];
+const tempFolder = (): string => {
+  const folder = mkdtempSync(join(tmpdir(), 'vc-config-'));
+  folders.push(folder);
+  return folder;
+};
+after(() => {
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
@@ -36,7 +47,7 @@ describe('loadConfig', () => {
   });
 
   it('reads the password from REDIS_PASSWORD_FILE, without its trailing newline', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'vc-config-')), 'password');
+    const file = join(tempFolder(), 'password');
     writeFileSync(file, 'from-a-secret\n');
     assert.equal(loadConfig({ REDIS_PASSWORD_FILE: file }).redis.password, 'from-a-secret');
     assert.equal(loadConfig({ REDIS_PASSWORD_FILE: file, REDIS_URL: 'redis://h:1' }).redis.password, 'from-a-secret');
@@ -84,7 +95,7 @@ describe('loadConfig: the counting service settings', () => {
     assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && error.message === message);
   };
   const secretFile = (content: string): string => {
-    const dir = mkdtempSync(join(tmpdir(), 'vc-config-'));
+    const dir = tempFolder();
     const file = join(dir, 'secret');
     writeFileSync(file, content);
     return file;

@@ -40,7 +40,8 @@ describe('request handling, for any request', () => {
   it('never answers 5xx (but the documented 503), always names the replica, and counts at most once on success', async () => {
     const store = new FakeCounterStore();
     const app = await buildApp({ replicaName: 'prop', store, counting: { historyDays: 30, timeZone: 'UTC' } });
-    await fc.assert(
+    try {
+      await fc.assert(
       fc.asyncProperty(requests, async ({ method, url, accept, key, body, storeUp }) => {
         store.available = storeUp;
         const before = store.visits;
@@ -64,7 +65,9 @@ describe('request handling, for any request', () => {
         if (/%2f|%5c|%00/i.test(url.split('?')[0] ?? '')) assert.equal(counted, 0, 'encoded separators never count');
       }),
       { numRuns: 2000 },
-    );
-    await app.close();
+      );
+    } finally {
+      await app.close();
+    }
   });
 });

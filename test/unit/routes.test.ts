@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { FakeCounterStore } from '../helpers/fake-counter-store.ts';
@@ -13,6 +13,9 @@ describe('routes', () => {
   beforeEach(async () => {
     store = new FakeCounterStore();
     app = await buildApp({ replicaName: 'web-test-1', store, counting: { historyDays: 30, timeZone: 'UTC' } });
+  });
+  afterEach(async () => {
+    await app.close();
   });
 
   describe('GET /', () => {

@@ -4,7 +4,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest, preValidationHookHandler, RouteOptions } from 'fastify';
 import { NameError } from '../../counters/names.ts';
-import { StoreUnavailableError } from '../../store/counter-store.ts';
+import { StoreFaultError, StoreUnavailableError } from '../../store/counter-store.ts';
 import { answer } from './answers.ts';
 
 /** A refusal decided by a route: its status and the message the client gets. */
@@ -88,6 +88,11 @@ export const strictIntegers = (route: RouteOptions): preValidationHookHandler | 
 export const apiErrorHandler = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
   if (error instanceof NameError) return answer(request, reply.code(400), { error: error.message });
   if (error.validation) return answer(request, reply.code(400), { error: validationMessage(error, request) });
+  if (error instanceof StoreFaultError) {
+    // The store logged the cause as an error; the client learns only that it failed.
+    reply.header('retry-after', '1');
+    return answer(request, reply.code(503), { error: 'the counter store failed, try again shortly' });
+  }
   if (error instanceof StoreUnavailableError) {
     request.log.warn({ err: error.message }, 'counter store unavailable');
     reply.header('retry-after', '1');
