@@ -23,6 +23,9 @@ export interface RedisStoreOptions {
   statsFlushMs?: number;
 }
 
+/** How long a fault keeps the replica unready without a new one (see `fault` below). */
+const FAULT_HOLD_MS = 10_000;
+
 // Reconnect fast at first, then settle at one attempt per second so a returning Redis is
 // noticed within about a second without hammering a host that is gone.
 const reconnectDelay = (retries: number): number => Math.min(50 * 2 ** retries, 1000);
@@ -97,9 +100,10 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
     log.error({ err: String(error) }, 'redis connect gave up');
   });
 
-  // The last fault (an error reply that is no outage), until a function call succeeds again:
-  // while it stands, the replica is not ready.
-  let fault: string | undefined;
+  // The last fault (an error reply that is no outage): the replica is not ready until a function
+  // call succeeds again, or for FAULT_HOLD_MS after the last fault, so that a replica taken out of
+  // traffic by its readiness (Kubernetes) is tried again rather than left out for good.
+  let fault: { message: string; at: number } | undefined;
   const call = async <T = Reply>(fn: string, keys: string[], args: (string | number)[] = [], readOnly = false): Promise<T> => {
     if (!client.isReady) throw new StoreUnavailableError('redis is not connected');
     const command = [readOnly ? 'FCALL_RO' : 'FCALL', fn, String(keys.length), ...keys, ...args.map(String)];
@@ -108,7 +112,7 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
       reply = await withDeadline(client.sendCommand(command), timeoutMs);
     } catch (error) {
       if (error instanceof ErrorReply && !TRANSIENT_REPLY.test(error.message)) {
-        fault = error.message;
+        fault = { message: error.message, at: Date.now() };
         log.error({ err: error.message, function: fn }, 'redis refused a counter function');
         throw new StoreFaultError(`redis refused ${fn}: ${error.message}`);
       }
@@ -242,8 +246,8 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
     },
     async isReady() {
       if (!client.isReady) return false;
-      if (fault !== undefined) {
-        log.error({ err: fault }, 'not ready: the last counter function call failed');
+      if (fault !== undefined && Date.now() - fault.at < FAULT_HOLD_MS) {
+        log.error({ err: fault.message }, 'not ready: the last counter function call failed');
         return false;
       }
       try {
