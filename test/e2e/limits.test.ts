@@ -12,6 +12,8 @@ const CONNECTIONS = 4;
 
 const SECURITY_HEADERS = (headers: Headers, what: string): void => {
   assert.equal(headers.get('x-content-type-options'), 'nosniff', `${what}: nosniff`);
+  assert.equal(headers.get('x-frame-options'), 'DENY', `${what}: X-Frame-Options`);
+  assert.ok(headers.get('referrer-policy'), `${what}: Referrer-Policy`);
   assert.match(headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, `${what}: CSP frame-ancestors`);
   assert.equal(headers.get('server'), 'nginx', `${what}: no version in Server`);
 };
