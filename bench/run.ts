@@ -84,6 +84,7 @@ const startNginx = async (image: string, dir: string, upstreamPorts: number[], e
     WEB_UPSTREAM: upstreamPorts.map((upstream) => `127.0.0.1:${upstream}`).join('; server '),
     NGINX_RESOLVER: '127.0.0.1', // never asked: the addresses are literal
     RATE_LIMIT_PER_SECOND: '0', // else /count, all from one address, would measure the limiter
+    CONNECTIONS_PER_CLIENT: '0', // else more connections than 50 from one address would get 429
   };
   const log = openSync(join(dir, 'entrypoint.log'), 'w');
   const child = start('docker', [

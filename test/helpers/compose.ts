@@ -72,9 +72,10 @@ export class ComposeStack {
       ...process.env,
       HTTP_PORT: String(this.port),
       REDIS_PASSWORD_FILE: this.passwordFile,
-      // The load here comes from one client address, far above any per-client rate limit: turn
-      // nginx's off (nginx/18-visit-counter-limits.envsh) unless a stack asks for it.
+      // The load here comes from one client address, far above any per-client rate or connection
+      // limit: turn nginx's off (nginx/18-visit-counter-limits.envsh) unless a stack asks for them.
       RATE_LIMIT_PER_SECOND: '0',
+      CONNECTIONS_PER_CLIENT: '0',
       ...this.extraEnv,
     };
   }
