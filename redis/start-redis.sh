@@ -9,7 +9,7 @@ set -eu
 fail() { echo "start-redis: $*" >&2; exit 78; }
 
 conf_dir="${REDIS_CONF_DIR:-/usr/local/etc/redis}"
-password_file="${REDIS_PASSWORD_FILE:-/run/secrets/redis_password}"
+password_file="${REDIS_PASSWORD_FILE:-/secrets/redis_password}"
 [ -r "$password_file" ] || fail "REDIS_PASSWORD_FILE cannot be read ($password_file)"
 # Line ends at the end (CRLF, blank lines) belong to the file, not to the password (as in the app).
 password=$(sed 's/\r$//' "$password_file")
