@@ -1,7 +1,7 @@
 #!/bin/sh
 # Starts redis-server with the committed redis.conf plus what comes from the environment: the
-# app user's password (from a secret file), the fsync policy, where to listen and write. The
-# settings reach Redis on stdin, never on argv, so they do not show in `ps`; the password only
+# app user's password (from a secret file), the fsync policy, the memory bound, where to listen
+# and write. The settings reach Redis on stdin, never on argv, so they do not show in `ps`; the password only
 # as its SHA-256. Then loads the counting service's functions (functions/counter.lua) and moves a
 # first-release count into the new layout. The integration tests run this same script on the host.
 set -eu
@@ -9,7 +9,7 @@ set -eu
 fail() { echo "start-redis: $*" >&2; exit 78; }
 
 conf_dir="${REDIS_CONF_DIR:-/usr/local/etc/redis}"
-password_file="${REDIS_PASSWORD_FILE:-/run/secrets/redis_password}"
+password_file="${REDIS_PASSWORD_FILE:-/secrets/redis_password}"
 [ -r "$password_file" ] || fail "REDIS_PASSWORD_FILE cannot be read ($password_file)"
 # Line ends at the end (CRLF, blank lines) belong to the file, not to the password (as in the app).
 password=$(sed 's/\r$//' "$password_file")
@@ -20,6 +20,15 @@ fsync="${REDIS_APPENDFSYNC:-everysec}"
 case "$fsync" in
   always|everysec|no) ;;
   *) fail "REDIS_APPENDFSYNC must be always, everysec or no (got \"$fsync\")" ;;
+esac
+# Redis's own size syntax: bytes, or a number with kb, mb or gb; 0 is no limit.
+maxmemory="${REDIS_MAXMEMORY:-400mb}"
+case "$maxmemory" in
+  [0-9]*[0-9]|[0-9]|[0-9]*[0-9][kKmMgG][bB]|[0-9][kKmMgG][bB]) ;;
+  *) fail "REDIS_MAXMEMORY must be a size such as 400mb (got \"$maxmemory\")" ;;
+esac
+case "$maxmemory" in
+  *[!0-9kKmMgGbB]*|*[!0-9]*[0-9]*) fail "REDIS_MAXMEMORY must be a size such as 400mb (got \"$maxmemory\")" ;;
 esac
 port="${REDIS_PORT:-6379}"
 case "$port" in
@@ -78,4 +87,5 @@ user counter on #$hash $rules
 user loader on #$loader_hash resetchannels resetkeys ~visits ~c:{default/visits} -@all +ping +function|load +fcall +get +hincrby +hexists +del
 $admin
 appendfsync $fsync
+maxmemory $maxmemory
 CONF

@@ -85,7 +85,7 @@ describeStack('the stack through nginx', import.meta.filename, (stack) => {
 
   it('publishes a host port for nginx only, and no container shares the host network', async () => {
     const containers = await stack.containers();
-    assert.deepEqual([...new Set(containers.map((c) => c.service))].sort(), ['nginx', 'redis', 'web']);
+    assert.deepEqual([...new Set(containers.map((c) => c.service))].sort(), ['nginx', 'redis', 'redis-secrets', 'web']);
     for (const container of containers) {
       assert.notEqual(container.networkMode, 'host', `${container.name} runs on the host network`);
       if (container.service === 'nginx') {

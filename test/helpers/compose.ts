@@ -42,23 +42,35 @@ const asRecord = (value: unknown): Record<string, unknown> =>
 
 const lines = (text: string): string[] => text.split('\n').map((line) => line.trim()).filter(Boolean);
 
+export interface StackOptions {
+  /** Pass REDIS_PASSWORD_FILE (the default); false: leave it unset, as on a fresh machine. */
+  ownPassword?: boolean;
+  /** The password file's mode (0o644 by default) and what follows the password in it ("\n"). */
+  passwordFileMode?: number;
+  passwordFileEnd?: string;
+}
+
 /**
  * One Compose project of the repository's compose.yaml under a unique name, on a free host port,
- * with a test Redis password (as a secret file). Everything else in the environment (NODE_IMAGE, DOCKER_HOST, ...)
+ * with a test Redis password (as REDIS_PASSWORD_FILE, unless told to leave it unset). Everything else in the environment (NODE_IMAGE, DOCKER_HOST, ...)
  * passes through, so the same tests run on stand-in images here and official images elsewhere.
  */
 export class ComposeStack {
   readonly project = `vc-e2e-${randomBytes(4).toString('hex')}`;
   readonly password = `e2e-${randomBytes(12).toString('hex')}`;
   /** The password as a Compose secret file, the way a user passes their own. */
-  private readonly passwordFile = join(mkdtempSync(join(tmpdir(), 'vc-e2e-secret-')), 'redis_password');
+  readonly passwordFile = join(mkdtempSync(join(tmpdir(), 'vc-e2e-secret-')), 'redis_password');
   /** Settings for this stack on top of the defaults below; a later `up` applies changes. */
   readonly extraEnv: Record<string, string>;
   port = 0;
 
-  constructor(extraEnv: Record<string, string> = {}) {
-    writeFileSync(this.passwordFile, `${this.password}\n`, { mode: 0o644 });
+  /** False: no REDIS_PASSWORD_FILE, the stack makes its own random password (then `password` is unused). */
+  readonly ownPassword: boolean;
+
+  constructor(extraEnv: Record<string, string> = {}, { ownPassword = true, passwordFileMode = 0o644, passwordFileEnd = '\n' }: StackOptions = {}) {
+    writeFileSync(this.passwordFile, `${this.password}${passwordFileEnd}`, { mode: passwordFileMode });
     this.extraEnv = { ...extraEnv };
+    this.ownPassword = ownPassword;
   }
   /** True from the first `up` until a `down` succeeded: something may exist that must be removed. */
   private mayExist = false;
@@ -68,10 +80,13 @@ export class ComposeStack {
   }
 
   env(): NodeJS.ProcessEnv {
+    // Never the caller's own REDIS_PASSWORD_FILE: this stack's, or none.
+    const inherited = { ...process.env };
+    delete inherited.REDIS_PASSWORD_FILE;
     return {
-      ...process.env,
+      ...inherited,
       HTTP_PORT: String(this.port),
-      REDIS_PASSWORD_FILE: this.passwordFile,
+      ...(this.ownPassword ? { REDIS_PASSWORD_FILE: this.passwordFile } : {}),
       // The load here comes from one client address, far above any per-client rate or connection
       // limit: turn nginx's off (nginx/18-visit-counter-limits.envsh) unless a stack asks for them.
       RATE_LIMIT_PER_SECOND: '0',

@@ -47,7 +47,14 @@ interface RedisOptions {
    * Start it the way the Compose stack does: redis/start-redis.sh with redis/redis.conf and the
    * counter user's ACL, the password from a secret file. `username`/`password` must be counter's.
    */
-  asInTheStack?: { appendfsync?: string; adminPassword?: string };
+  asInTheStack?: {
+    appendfsync?: string;
+    adminPassword?: string;
+    /** REDIS_MAXMEMORY, e.g. '4mb'; redis.conf's default (400mb) when unset. */
+    maxmemory?: string;
+    /** The password file's text exactly (line ends and all); `password` and a newline when unset. */
+    passwordFileText?: string;
+  };
 }
 
 /**
@@ -72,6 +79,11 @@ export class RedisServer {
     return (this.folder ??= mkdtempSync(join(tmpdir(), 'visit-counter-redis-')));
   }
 
+  /** The counter user's password file, when started asInTheStack (the app may read it too). */
+  get passwordFile(): string {
+    return join(this.dir, 'redis_password');
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
@@ -80,7 +92,7 @@ export class RedisServer {
     const how = await chooseRunner();
     if (this.port === 0) this.port = await freePort();
     const { asInTheStack, password } = this.options;
-    if (asInTheStack) writeFileSync(join(this.dir, 'redis_password'), `${password ?? ''}\n`);
+    if (asInTheStack) writeFileSync(this.passwordFile, asInTheStack.passwordFileText ?? `${password ?? ''}\n`);
     if (asInTheStack?.adminPassword) writeFileSync(join(this.dir, 'redis_admin_password'), `${asInTheStack.adminPassword}\n`);
     const child = how === 'binary' ? this.spawnBinary() : this.spawnContainer();
     child.stdout?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
@@ -103,6 +115,7 @@ export class RedisServer {
       REDIS_PORT: String(this.port),
       REDIS_PASSWORD_FILE: join(dataDir, 'redis_password'),
       REDIS_APPENDFSYNC: this.options.asInTheStack?.appendfsync ?? 'everysec',
+      ...(this.options.asInTheStack?.maxmemory ? { REDIS_MAXMEMORY: this.options.asInTheStack.maxmemory } : {}),
       ...(this.options.asInTheStack?.adminPassword ? { REDIS_ADMIN_PASSWORD_FILE: join(dataDir, 'redis_admin_password') } : {}),
     };
   }

@@ -2,7 +2,9 @@ import type { ComposeStack } from './compose.ts';
 
 // Inside the redis container, as the app's user with the secret that container was given (never on
 // a command line).
-const WITH_AUTH = 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" exec redis-cli --user counter --no-auth-warning "$@"';
+// Line ends at the end of the file (CRLF, blank lines) are not part of the password, as in the app
+// and start-redis.sh.
+const WITH_AUTH = 'REDISCLI_AUTH="$(sed \'s/\\r$//\' "$REDIS_PASSWORD_FILE")" exec redis-cli --user counter --no-auth-warning "$@"';
 const WITHOUT_AUTH = 'unset REDISCLI_AUTH; exec redis-cli "$@"';
 
 /** redis-cli in the redis container; resolves with its raw output. */

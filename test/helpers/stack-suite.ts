@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ComposeStack } from './compose.ts';
+import { ComposeStack, type StackOptions } from './compose.ts';
 import { announceSkip, assertDockerReady, SKIP_REQUESTED } from './docker-preflight.ts';
 import { stopRunningCommands } from './run.ts';
 
@@ -45,9 +45,9 @@ export const describeStack = (
   title: string,
   file: string,
   body: (stack: ComposeStack) => void,
-  { env = {}, beforeUp }: { env?: Record<string, string>; beforeUp?: (stack: ComposeStack) => Promise<void> } = {},
+  { env = {}, beforeUp, options }: { env?: Record<string, string>; beforeUp?: (stack: ComposeStack) => Promise<void>; options?: StackOptions } = {},
 ): void => {
-  const stack = new ComposeStack(env);
+  const stack = new ComposeStack(env, options);
   const skip = SKIP_REQUESTED ? 'SKIPPED BY REQUEST (SKIP_E2E=1)' : false;
   if (SKIP_REQUESTED) announceSkip(basename(file));
 
