@@ -8,6 +8,7 @@ import { accessLog, childrenOf, rawBody, rawHeaders } from '../helpers/nginx.ts'
 import { rawGet, rawRequest, statusOf } from '../helpers/raw-http.ts';
 import { readVisits, redisCli } from '../helpers/stack-redis.ts';
 import { runOk } from '../helpers/run.ts';
+import { assertSecurityHeaders } from '../helpers/nginx.ts';
 import { describeStack } from '../helpers/stack-suite.ts';
 
 const asRecord = (value: unknown): Record<string, unknown> =>
@@ -26,15 +27,6 @@ const uidOf = async (stack: ComposeStack, service: string): Promise<number> => {
   const match = /^Uid:\s+(\d+)/m.exec(status);
   assert.ok(match?.[1], 'Uid line');
   return Number(match[1]);
-};
-
-const SECURITY_HEADERS = (headers: Headers, what: string): void => {
-  assert.equal(headers.get('x-content-type-options'), 'nosniff', `${what}: nosniff`);
-  assert.equal(headers.get('x-frame-options'), 'DENY', `${what}: X-Frame-Options`);
-  assert.ok(headers.get('referrer-policy'), `${what}: Referrer-Policy`);
-  assert.match(headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, `${what}: CSP frame-ancestors`);
-  assert.equal(headers.get('server'), 'nginx', `${what}: no version in Server`);
-  assert.equal(headers.get('x-powered-by'), null, `${what}: no X-Powered-By`);
 };
 
 describeStack(
@@ -75,10 +67,10 @@ describeStack(
     });
 
     it('security headers on pages and on error responses alike; no version, no X-Powered-By', async () => {
-      SECURITY_HEADERS((await get(`${stack.base}/`, ACCEPT.html)).headers, 'GET /');
-      SECURITY_HEADERS((await count(stack.base)).headers, 'GET /count');
-      SECURITY_HEADERS((await get(`${stack.base}/missing`)).headers, '404');
-      SECURITY_HEADERS((await fetch(`${stack.base}/count`, { method: 'POST' })).headers, '405');
+      assertSecurityHeaders((await get(`${stack.base}/`, ACCEPT.html)).headers, 'GET /');
+      assertSecurityHeaders((await count(stack.base)).headers, 'GET /count');
+      assertSecurityHeaders((await get(`${stack.base}/missing`)).headers, '404');
+      assertSecurityHeaders((await fetch(`${stack.base}/count`, { method: 'POST' })).headers, '405');
       const notFound = await get(`${stack.base}/missing`);
       assert.doesNotMatch(notFound.body, /nginx\/\d/);
     });
@@ -96,7 +88,7 @@ describeStack(
         // nginx's page, not the app's: its HTML names nginx, without a version.
         assert.match(rawBody(answer), /<center>nginx<\/center>/, `${what}: nginx's own page`);
         assert.doesNotMatch(answer, /nginx\/\d/, `${what}: no version`);
-        SECURITY_HEADERS(rawHeaders(answer), what);
+        assertSecurityHeaders(rawHeaders(answer), what);
       }
     });
 

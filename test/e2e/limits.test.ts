@@ -2,21 +2,13 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { it } from 'node:test';
 import { count, get, isOk, pool } from '../helpers/http.ts';
-import { accessLog, curlFromContainer, statusesOf } from '../helpers/nginx.ts';
+import { accessLog, assertSecurityHeaders, curlFromContainer, statusesOf } from '../helpers/nginx.ts';
 import { readVisits } from '../helpers/stack-redis.ts';
 import { describeStack } from '../helpers/stack-suite.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const CONNECTIONS = 4;
-
-const SECURITY_HEADERS = (headers: Headers, what: string): void => {
-  assert.equal(headers.get('x-content-type-options'), 'nosniff', `${what}: nosniff`);
-  assert.equal(headers.get('x-frame-options'), 'DENY', `${what}: X-Frame-Options`);
-  assert.ok(headers.get('referrer-policy'), `${what}: Referrer-Policy`);
-  assert.match(headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, `${what}: CSP frame-ancestors`);
-  assert.equal(headers.get('server'), 'nginx', `${what}: no version in Server`);
-};
 
 /** Tallies curl's one-status-per-line output. */
 const tallyCodes = (output: string): Record<string, number> => {
@@ -40,7 +32,7 @@ describeStack(
       assert.ok(ok.length >= 10, `the burst passes (${ok.length})`);
       for (const reply of limited) {
         assert.equal(reply.headers.get('retry-after'), '1');
-        SECURITY_HEADERS(reply.headers, '429');
+        assertSecurityHeaders(reply.headers, '429');
       }
       assert.equal(await readVisits(stack), before + ok.length);
       const pages = await pool(60, CONNECTIONS - 1, () => get(`${stack.base}/`));
@@ -86,7 +78,7 @@ describeStack(
         const refused = await get(`${stack.base}/`);
         assert.equal(refused.status, 429, 'one more from the same address');
         assert.equal(refused.headers.get('retry-after'), '1');
-        SECURITY_HEADERS(refused.headers, 'limit_conn 429');
+        assertSecurityHeaders(refused.headers, 'limit_conn 429');
         const other = await curlFromContainer(stack, statusesOf(['http://nginx:8080/', 'http://nginx:8080/']));
         assert.deepEqual(tallyCodes(other), { '200': 2 }, 'another address at the same time');
       } finally {

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ComposeStack } from './compose.ts';
 import { runOk } from './run.ts';
@@ -78,3 +79,13 @@ export const statusesOf = (urls: string[], headers: string[] = []): string[] => 
   ...headers.flatMap((h) => ['-H', h]),
   ...urls.flatMap((url) => ['-o', '/dev/null', url]),
 ];
+
+/** The headers nginx puts on every answer, its own error pages and 429s included: no version, no framing, no sniffing. */
+export const assertSecurityHeaders = (headers: Headers, what: string): void => {
+  assert.equal(headers.get('x-content-type-options'), 'nosniff', `${what}: nosniff`);
+  assert.equal(headers.get('x-frame-options'), 'DENY', `${what}: X-Frame-Options`);
+  assert.ok(headers.get('referrer-policy'), `${what}: Referrer-Policy`);
+  assert.match(headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, `${what}: CSP frame-ancestors`);
+  assert.equal(headers.get('server'), 'nginx', `${what}: no version in Server`);
+  assert.equal(headers.get('x-powered-by'), null, `${what}: no X-Powered-By`);
+};
