@@ -24,7 +24,7 @@ export interface Config {
   trustedProxies?: string;
 }
 
-export interface CountingSettings {
+interface CountingSettings {
   timeZone: string;
   /** Counters expire this many days after their last change; 0 = never. */
   ttlDays: number;

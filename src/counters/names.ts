@@ -4,8 +4,8 @@
  * host and path of the page that asks (its Origin or Referer).
  */
 export const NAME = /^[A-Za-z0-9_\-.]{3,64}$/;
-export const NAME_PATTERN = NAME.source;
-export const DEFAULT_NAMESPACE = 'default';
+const NAME_PATTERN = NAME.source;
+const DEFAULT_NAMESPACE = 'default';
 
 export interface CounterId {
   namespace: string;
@@ -29,7 +29,7 @@ const NOT_A_NAME_CHARACTER = /[^A-Za-z0-9_\-.]/g;
 const asName = (text: string): string => text.replace(NOT_A_NAME_CHARACTER, '.').slice(0, 64).padStart(3, '.');
 
 /** Substitutes :HOST: and :PATHNAME:, then checks the result; throws NameError with a short reason. */
-export const resolveName = (raw: string, what: 'namespace' | 'key', page: Page): string => {
+const resolveName = (raw: string, what: 'namespace' | 'key', page: Page): string => {
   let name = raw;
   if (name.includes(':HOST:') || name.includes(':PATHNAME:')) {
     if (name.includes(':HOST:') && !page.host) throw new NameError(`${what} uses :HOST: but the request has no Origin or Referer`);

@@ -16,8 +16,6 @@ export const counterKeys = (id: CounterId) => {
 
 export const saltKey = (compactDay: string) => `salt:${compactDay}`;
 export const STATS_KEY = 'stats';
-/** The first release counted in this plain key; start-redis.sh moves it into default/visits. */
-export const LEGACY_VISITS_KEY = 'visits';
 
 /** The version of redis/functions/counter.lua this app needs (its counter_version). */
 export const FUNCTIONS_VERSION = 1;

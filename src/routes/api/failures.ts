@@ -51,7 +51,7 @@ const ruleBroken = (request: FastifyRequest, context: string, property: string, 
   return description === undefined ? `${shown} is not valid` : `${shown} must be ${description}`;
 };
 
-export const validationMessage = (error: FastifyError, request: FastifyRequest): string => {
+const validationMessage = (error: FastifyError, request: FastifyRequest): string => {
   const [first] = error.validation ?? [];
   const context = error.validationContext ?? 'querystring';
   if (first === undefined) return error.message;

@@ -5,7 +5,7 @@ import { ApiError, NOT_FOUND } from './failures.ts';
 import { counterOf } from './requests.ts';
 import { type AnswerForms, type CounterParams, counterUrls, errorResponses, integer, jsonQuery } from './schemas.ts';
 
-export interface HistoryOptions {
+interface HistoryOptions {
   /** Days of history kept per counter; 0 turns history off. */
   historyDays: number;
   /** The operator's time zone, where each day starts and ends. */
@@ -38,7 +38,7 @@ const historyBody = {
   },
 } as const;
 
-export const csvOf = (days: DayCount[]): string => `day,hits,uniques\n${days.map(({ day, hits, uniques }) => `${day},${hits},${uniques}\n`).join('')}`;
+const csvOf = (days: DayCount[]): string => `day,hits,uniques\n${days.map(({ day, hits, uniques }) => `${day},${hits},${uniques}\n`).join('')}`;
 
 const historyOff: onRequestHookHandler = (_request, _reply, done) => {
   done(new ApiError(404, 'history is off on this server'));

@@ -36,7 +36,7 @@ export interface CounterParams {
 }
 
 /** callback and img: every JSON route of the API takes them. */
-export const answerForms = {
+const answerForms = {
   callback: {
     type: 'string',
     pattern: CALLBACK.source,
@@ -68,7 +68,7 @@ export interface IdempotencyHeaders {
   'idempotency-key'?: string;
 }
 
-export const errorBody = {
+const errorBody = {
   description: 'refused or failed, with a short message',
   type: 'object',
   required: ['error'],
