@@ -172,13 +172,14 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
     pending.keysUpdated += updated;
   };
 
-  const withMarker = (keys: string[], id: CounterId, idempotencyKey?: string) =>
-    idempotencyKey === undefined ? keys : [...keys, counterKeys(id).marker(idempotencyKey)];
+  // The idempotency marker goes last among a mutating function's keys.
+  const withMarker = (keys: ReturnType<typeof counterKeys>, names: string[], idempotencyKey?: string) =>
+    idempotencyKey === undefined ? names : [...names, keys.marker(idempotencyKey)];
 
   // /set and /update: one argument, the presented owner digest; reply[0] is 1 when it changed.
   const change = async (fn: string, id: CounterId, argument: number, ownerDigest: string, idempotencyKey?: string) => {
     const keys = counterKeys(id);
-    const reply = await call(fn, withMarker([keys.counter, keys.owner], id, idempotencyKey), [argument, ownerDigest, ttl, MARKER_TTL_SECONDS]);
+    const reply = await call(fn, withMarker(keys, [keys.counter, keys.owner], idempotencyKey), [argument, ownerDigest, ttl, MARKER_TTL_SECONDS]);
     served(0, reply[0] === 1 ? 1 : 0);
     return reply;
   };
@@ -188,7 +189,7 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
       const keys = counterKeys(id);
       const day = currentDay();
       const element = visitor ? visitorHash(await saltFor(day.compact), visitor.address, visitor.userAgent, pathOfCounter(id)) : '';
-      const [value, created] = await call('counter_hit', withMarker([keys.counter, keys.uniques(day.compact)], id, idempotencyKey), [
+      const [value, created] = await call('counter_hit', withMarker(keys, [keys.counter, keys.uniques(day.compact)], idempotencyKey), [
         Date.now(), day.compact, element, ttl, day.oldest, uniquesTtl, MARKER_TTL_SECONDS,
       ]);
       served(Number(created), 1);
@@ -201,7 +202,7 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
     },
     async create(id, settings, idempotencyKey) {
       const keys = counterKeys(id);
-      const [created, value] = await call('counter_create', withMarker([keys.counter, keys.owner], id, idempotencyKey), [
+      const [created, value] = await call('counter_create', withMarker(keys, [keys.counter, keys.owner], idempotencyKey), [
         Date.now(), settings.value, settings.enableReset ? 1 : 0, settings.lowerBound, settings.upperBound, settings.adminKeyDigest, ttl, MARKER_TTL_SECONDS,
       ]);
       served(created === 1 ? 1 : 0);
