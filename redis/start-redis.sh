@@ -7,14 +7,20 @@
 set -eu
 
 fail() { echo "start-redis: $*" >&2; exit 78; }
+sha256() { printf '%s' "$1" | sha256sum | cut -d ' ' -f 1; }
+# secret VARIABLE FILE: the file's content; line ends at the end (CRLF, blank lines) belong to
+# the file, not to the secret (as in the app).
+secret() {
+  [ -r "$2" ] || fail "$1 cannot be read ($2)"
+  value=$(sed 's/\r$//' "$2")
+  [ -n "$value" ] || fail "$1 is empty ($2)"
+  printf '%s' "$value"
+}
 
 conf_dir="${REDIS_CONF_DIR:-/usr/local/etc/redis}"
-password_file="${REDIS_PASSWORD_FILE:-/secrets/redis_password}"
-[ -r "$password_file" ] || fail "REDIS_PASSWORD_FILE cannot be read ($password_file)"
-# Line ends at the end (CRLF, blank lines) belong to the file, not to the password (as in the app).
-password=$(sed 's/\r$//' "$password_file")
-[ -n "$password" ] || fail "REDIS_PASSWORD_FILE is empty ($password_file)"
-hash=$(printf '%s' "$password" | sha256sum | cut -d ' ' -f 1)
+# (fail inside $(...) ends only the subshell, hence the `|| exit`.)
+password=$(secret REDIS_PASSWORD_FILE "${REDIS_PASSWORD_FILE:-/secrets/redis_password}") || exit 78
+hash=$(sha256 "$password")
 
 fsync="${REDIS_APPENDFSYNC:-everysec}"
 case "$fsync" in
@@ -23,12 +29,8 @@ case "$fsync" in
 esac
 # Redis's own size syntax: bytes, or a number with kb, mb or gb; 0 is no limit.
 maxmemory="${REDIS_MAXMEMORY:-400mb}"
-case "$maxmemory" in
-  [0-9]*[0-9]|[0-9]|[0-9]*[0-9][kKmMgG][bB]|[0-9][kKmMgG][bB]) ;;
-  *) fail "REDIS_MAXMEMORY must be a size such as 400mb (got \"$maxmemory\")" ;;
-esac
-case "$maxmemory" in
-  *[!0-9kKmMgGbB]*|*[!0-9]*[0-9]*) fail "REDIS_MAXMEMORY must be a size such as 400mb (got \"$maxmemory\")" ;;
+case "${maxmemory%[kKmMgG][bB]}" in
+  ''|*[!0-9]*) fail "REDIS_MAXMEMORY must be a size such as 400mb (got \"$maxmemory\")" ;;
 esac
 port="${REDIS_PORT:-6379}"
 case "$port" in
@@ -39,10 +41,8 @@ esac
 # the tests, when REDIS_ADMIN_PASSWORD_FILE names a secret file. Without it there is none.
 admin=""
 if [ -n "${REDIS_ADMIN_PASSWORD_FILE:-}" ]; then
-  [ -r "$REDIS_ADMIN_PASSWORD_FILE" ] || fail "REDIS_ADMIN_PASSWORD_FILE cannot be read ($REDIS_ADMIN_PASSWORD_FILE)"
-  admin_password=$(cat "$REDIS_ADMIN_PASSWORD_FILE")
-  [ -n "$admin_password" ] || fail "REDIS_ADMIN_PASSWORD_FILE is empty ($REDIS_ADMIN_PASSWORD_FILE)"
-  admin="user admin on #$(printf '%s' "$admin_password" | sha256sum | cut -d ' ' -f 1) ~* &* +@all"
+  admin_password=$(secret REDIS_ADMIN_PASSWORD_FILE "$REDIS_ADMIN_PASSWORD_FILE") || exit 78
+  admin="user admin on #$(sha256 "$admin_password") ~* &* +@all"
 fi
 
 rules=$(grep -v '^#' "$conf_dir/counter-user.acl" | grep . | tail -n 1) || fail "no rules in $conf_dir/counter-user.acl"
@@ -52,7 +52,7 @@ rules=$(grep -v '^#' "$conf_dir/counter-user.acl" | grep . | tail -n 1) || fail 
 # shell and Redis's memory (as a hash), and changes at every start: the app's user cannot load
 # or replace functions, and nothing on disk can.
 loader_password=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-loader_hash=$(printf '%s' "$loader_password" | sha256sum | cut -d ' ' -f 1)
+loader_hash=$(sha256 "$loader_password")
 
 load_functions() {
   export REDISCLI_AUTH="$loader_password"
