@@ -2,9 +2,10 @@
 # What test/integration/kubernetes-manifests.test.ts needs to render and check deploy/kubernetes:
 #   - kustomize, from Debian trixie's kustomize package (else sid's): the binary only, into
 #     /usr/local/bin/kustomize;
-#   - the Kubernetes API's own OpenAPI (v2) document of Kubernetes v1.27.0, into
+#   - the Kubernetes API's own OpenAPI (v2) document of Kubernetes v1.27.0 (the APIs a v1.27.0 API
+#     server enables by default; its info.version says v1.27.0), into
 #     /usr/local/share/kubernetes-openapi/v1.27.0/swagger.json. Debian ships it in trixie's
-#     golang-k8s-kube-openapi-dev (k8s.io/kube-openapi keeps the release's document as test data,
+#     golang-k8s-kube-openapi-dev (k8s.io/kube-openapi keeps it as test data,
 #     pkg/schemaconv/testdata/swagger.json); pinned here by its SHA-256, so the schemas validated
 #     against never change unnoticed.
 # apt fetches both from the Debian archive of this machine's apt sources through a temporary

@@ -141,16 +141,17 @@ const bytes = (size: string): number => {
 
 describe(`Kubernetes manifests (deploy/kubernetes), validated against the Kubernetes ${KUBERNETES_VERSION} API schemas`, () => {
   let validate: Validate;
-  let copy: Awaited<ReturnType<typeof manifestsCopy>>;
+  let copy: Awaited<ReturnType<typeof manifestsCopy>> | undefined;
   const rendered = {} as Record<Overlay, KubernetesObject[]>;
 
   before(async () => {
     validate = await kubernetesValidator();
     copy = await manifestsCopy(PASSWORD);
-    for (const overlay of OVERLAYS) rendered[overlay] = await kustomizeBuild(join(copy.dir, 'overlays', overlay));
+    const { dir } = copy;
+    for (const overlay of OVERLAYS) rendered[overlay] = await kustomizeBuild(join(dir, 'overlays', overlay));
   });
   after(async () => {
-    await copy.remove();
+    await copy?.remove();
   });
 
   it('every overlay renders, and every object it renders is valid for the API, unknown fields rejected', () => {
