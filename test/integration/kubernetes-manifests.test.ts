@@ -200,6 +200,7 @@ describe(`Kubernetes manifests (deploy/kubernetes), validated against the Kubern
     });
 
     it('a broken overlay, rendered by kustomize like the real ones: both mistakes reported', async () => {
+      assert.ok(copy);
       const overlay = join(copy.dir, 'overlays', 'broken-by-the-test');
       await mkdir(overlay);
       await writeFile(join(overlay, 'kustomization.yaml'), [
