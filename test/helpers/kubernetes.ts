@@ -4,10 +4,12 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import ajvFormats from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
 import { describeRun, run } from './run.ts';
 
-const addFormats = (await import('ajv-formats')).default.default;
+// ajv-formats is CommonJS: its plugin is the module's `default` export property.
+const addFormats = ajvFormats.default;
 
 /** The Kubernetes release whose API the manifests are validated against (its OpenAPI document's info.version). */
 export const KUBERNETES_VERSION = 'v1.27.0';
