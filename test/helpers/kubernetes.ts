@@ -64,6 +64,7 @@ export const manifestsCopy = async (password: string): Promise<{ dir: string; re
   const dir = await mkdtemp(join(tmpdir(), 'vc-kubernetes-'));
   await cp(MANIFESTS_DIR, dir, { recursive: true });
   await writeFile(join(dir, PASSWORD_FILE), `${password}\n`, { mode: 0o600 });
+  await writeFile(join(dir, 'base/secrets/admin_token'), 'an-admin-token-for-the-tests\n', { mode: 0o600 });
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 };
 
