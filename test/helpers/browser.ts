@@ -1,0 +1,207 @@
+/**
+ * Browser tests: Debian's Chromium (`.ci/setup-browser.sh`) driven by playwright-core.
+ *
+ *   const browser = await launchBrowser();            // once per file, in before(); close in after()
+ *   const page = await openPage(browser, `${stack.base}/count`);
+ *   await page.page.getByRole('heading').waitFor();   // the playwright Page, for anything else
+ *   await checkViews(page, 'count');                  // each of VIEWS: axe-core, no sideways
+ *                                                     // scrolling, a screenshot
+ *   page.assertClean();                               // no console error, page error, CSP
+ *                                                     // violation or request to another origin
+ *   await page.close();
+ *
+ * - `openPage` records, from the first request on: console errors, uncaught page errors, CSP
+ *   violations (the `securitypolicyviolation` event, and Chromium's "Refused to ..." console
+ *   errors), every request to an origin other than the page's own, and main-frame navigations
+ *   (`page.navigations`: 1 after the first load, so "changed without a reload" is checkable).
+ * - `checkAccessibility(page)` fails with a readable list of axe-core's serious and critical
+ *   violations. axe is evaluated through the DevTools protocol (@axe-core/playwright), which the
+ *   page's Content-Security-Policy does not govern, so the page keeps its real CSP: nothing is
+ *   loosened for the test.
+ * - `screenshot(page, name)` writes test-results/screenshots/<name>-<view>.png (ignored by git).
+ *   With README_IMAGES=1 (`npm run screenshots`), the 1440 px light view is also written, at
+ *   window size, to docs/images/<name>.png for the README.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import AxeBuilder from '@axe-core/playwright';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+/** Debian's package; CHROMIUM_BIN points elsewhere (another distribution's path). */
+const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+
+// Without the background-networking flags Chromium reaches for Google's services at start, and
+// on a machine with a closed network those refused connections slow or break the run.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const SCREENSHOTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
+const README_IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
+
+export interface View {
+  /** Part of the screenshot's file name: "375-light". */
+  name: string;
+  width: number;
+  height: number;
+  colorScheme: 'light' | 'dark';
+}
+
+const view = (width: number, height: number, colorScheme: View['colorScheme']): View => ({ name: `${width}-${colorScheme}`, width, height, colorScheme });
+
+/** The looks every page is checked in: a phone and a desktop width, light and dark. */
+export const VIEWS: readonly View[] = [view(375, 812, 'light'), view(375, 812, 'dark'), view(1440, 900, 'light'), view(1440, 900, 'dark')];
+const README_VIEW = '1440-light';
+
+/** Starts Chromium headless, with a fresh profile (playwright's temporary user data dir). */
+export const launchBrowser = async (): Promise<Browser> => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run \`bash .ci/setup-browser.sh\` (Debian's chromium package), or set CHROMIUM_BIN`);
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+};
+
+export interface WatchedPage {
+  page: Page;
+  context: BrowserContext;
+  /** The origin the page was opened on; any request elsewhere is a problem. */
+  origin: string;
+  /** What went wrong so far, one line each (console errors, page errors, CSP, other origins). */
+  problems: string[];
+  /** Main-frame navigations so far: 1 after openPage, more after a reload or a followed link. */
+  navigations: number;
+  /** The view the page is in now (openPage's, or the last of checkViews). */
+  view: View;
+  /** Fails, listing every problem recorded so far. */
+  assertClean: () => void;
+  close: () => Promise<void>;
+}
+
+/** The origin of a request, or undefined for those that never leave the page (data:, blob:, about:). */
+const originOf = (url: string): string | undefined => {
+  const parsed = new URL(url);
+  return parsed.protocol === 'http:' || parsed.protocol === 'https:' || parsed.protocol === 'ws:' || parsed.protocol === 'wss:' ? parsed.origin : undefined;
+};
+
+/**
+ * Opens `url` in a new context (own cookies and cache) in `initialView` (1440 px light unless
+ * told), waits for its load event, and records what goes wrong from the first request on.
+ */
+export const openPage = async (browser: Browser, url: string, initialView: View = VIEWS[2] ?? view(1440, 900, 'light')): Promise<WatchedPage> => {
+  const origin = new URL(url).origin;
+  const context = await browser.newContext({
+    viewport: { width: initialView.width, height: initialView.height },
+    colorScheme: initialView.colorScheme,
+    deviceScaleFactor: 1,
+  });
+  const page = await context.newPage();
+  const watched: WatchedPage = {
+    page,
+    context,
+    origin,
+    problems: [],
+    navigations: 0,
+    view: initialView,
+    assertClean: () => {
+      assert.deepEqual(watched.problems, [], `${url}: ${watched.problems.length} problem(s) in the browser:\n  ${watched.problems.join('\n  ')}\n`);
+    },
+    close: () => context.close(),
+  };
+  const problem = (line: string): void => {
+    watched.problems.push(line);
+  };
+
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const { url: source, lineNumber } = message.location();
+    problem(`console error: ${message.text()}${source ? ` (${source}:${lineNumber + 1})` : ''}`);
+  });
+  page.on('pageerror', (error) => {
+    problem(`page error: ${error.message}`);
+  });
+  page.on('request', (request) => {
+    const target = originOf(request.url());
+    if (target !== undefined && target !== origin) problem(`request to another origin: ${request.method()} ${request.url()}`);
+  });
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) watched.navigations += 1;
+  });
+  // The init script runs before any of the page's own, in every document; the binding carries
+  // each violation out. Neither is subject to the page's CSP.
+  await page.exposeBinding('__reportCspViolation', (_source, violation: string) => {
+    problem(`CSP violation: ${violation}`);
+  });
+  await page.addInitScript(() => {
+    const report = (window as unknown as { __reportCspViolation: (violation: string) => void }).__reportCspViolation;
+    document.addEventListener('securitypolicyviolation', (event) => {
+      report(`${event.effectiveDirective} blocked ${event.blockedURI || '(inline)'} in ${event.sourceFile || event.documentURI}${event.lineNumber ? `:${event.lineNumber}` : ''}`);
+    });
+  });
+
+  const response = await page.goto(url, { waitUntil: 'load' });
+  assert.ok(response, `${url}: no response`);
+  assert.equal(response.status(), 200, `${url}: HTTP ${response.status()}`);
+  return watched;
+};
+
+/** Puts the page in `target` (size and prefers-color-scheme), without a reload. */
+export const showIn = async (watched: WatchedPage, target: View): Promise<void> => {
+  await watched.page.setViewportSize({ width: target.width, height: target.height });
+  await watched.page.emulateMedia({ colorScheme: target.colorScheme });
+  watched.view = target;
+};
+
+interface AxeNode {
+  target: unknown[];
+  failureSummary?: string;
+}
+
+/** Runs axe-core on the page as it is now; fails on any serious or critical violation, listing each. */
+export const checkAccessibility = async (page: Page, label = page.url()): Promise<void> => {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  const severe = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  const describeNode = (node: AxeNode): string =>
+    `    at ${node.target.map(String).join(' > ')}${node.failureSummary ? `: ${node.failureSummary.replace(/\s+/g, ' ')}` : ''}`;
+  const report = severe.map(
+    (violation) => `${violation.impact ?? ''} ${violation.id}: ${violation.help} (${violation.helpUrl})\n${violation.nodes.slice(0, 5).map(describeNode).join('\n')}`,
+  );
+  assert.deepEqual(report, [], `axe-core on ${label}: ${severe.length} serious or critical violation(s):\n${report.join('\n')}\n`);
+};
+
+/** Fails when the page is wider than the window, i.e. a reader must scroll sideways. */
+export const checkNoSidewaysScroll = async (page: Page, label = page.url()): Promise<void> => {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+  assert.ok(scrollWidth <= innerWidth, `${label}: the page is ${scrollWidth} px wide in a ${innerWidth} px window (sideways scrolling)`);
+};
+
+/** Saves the page as it looks now (whole page) under test-results/screenshots/, and the README's copy when asked. */
+export const screenshot = async (watched: WatchedPage, name: string): Promise<void> => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await watched.page.screenshot({ path: `${SCREENSHOTS}${name}-${watched.view.name}.png`, fullPage: true, animations: 'disabled' });
+  if (process.env.README_IMAGES === '1' && watched.view.name === README_VIEW) {
+    mkdirSync(README_IMAGES, { recursive: true });
+    await watched.page.screenshot({ path: `${README_IMAGES}${name}.png`, animations: 'disabled' });
+  }
+};
+
+/**
+ * The checks every page gets, in each of VIEWS in turn (no reload between them): axe-core, no
+ * sideways scrolling, a screenshot named `name`. `settle` runs after each switch of view, before
+ * the checks (e.g. wait for something that depends on the colour scheme).
+ */
+export const checkViews = async (watched: WatchedPage, name: string, settle?: (view: View) => Promise<void>): Promise<void> => {
+  for (const target of VIEWS) {
+    await showIn(watched, target);
+    await settle?.(target);
+    const label = `${watched.page.url()} at ${target.name}`;
+    await checkAccessibility(watched.page, label);
+    await checkNoSidewaysScroll(watched.page, label);
+    await screenshot(watched, name);
+  }
+};
