@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import assets from './plugins/assets.ts';
 import canonicalPaths from './plugins/canonical-paths.ts';
+import contentSecurityPolicy from './plugins/content-security-policy.ts';
 import counterStore from './plugins/counter-store.ts';
 import drain from './plugins/drain.ts';
 import errors from './plugins/errors.ts';
@@ -31,10 +33,12 @@ interface AppOptions {
 const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting }: AppOptions) => {
   await app.register(counterStore, { store });
   await app.register(servedBy, { replicaName });
+  await app.register(contentSecurityPolicy);
   await app.register(drain);
   await app.register(noGetBodies);
   await app.register(canonicalPaths);
   await app.register(errors);
+  await app.register(assets);
   await app.register(welcome);
   await app.register(count);
   await app.register(health);

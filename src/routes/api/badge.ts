@@ -84,7 +84,7 @@ const badge: FastifyPluginAsync = async (app) => {
           .header('expires', 'Thu, 01 Jan 1970 00:00:00 GMT')
           .header('pragma', 'no-cache')
           // Opened on its own, the SVG is a document: it may use its inline styles and nothing else.
-          .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+          .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
           .header('x-content-type-options', 'nosniff')
           .send(svg);
       },
