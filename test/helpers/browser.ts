@@ -1,29 +1,35 @@
+// The functions passed to page.evaluate run in the page: they are typed with the DOM's types.
+/// <reference lib="dom" />
 /**
  * Browser tests: Debian's Chromium (`.ci/setup-browser.sh`) driven by playwright-core.
  *
- *   const browser = await launchBrowser();            // once per file, in before(); close in after()
- *   const page = await openPage(browser, `${stack.base}/count`);
- *   await page.page.getByRole('heading').waitFor();   // the playwright Page, for anything else
- *   await checkViews(page, 'count');                  // each of VIEWS: axe-core, no sideways
- *                                                     // scrolling, a screenshot
- *   page.assertClean();                               // no console error, page error, CSP
- *                                                     // violation or request to another origin
- *   await page.close();
+ *   describeStack('...', import.meta.filename, (stack) => {
+ *     const browser = useBrowser();                   // launched before the tests, closed after
+ *     it('...', async () => {
+ *       await visit(browser(), `${stack.base}/count`, async (page) => {
+ *         await page.page.getByRole('heading').waitFor();   // page.page: the playwright Page
+ *         await checkViews(page, 'count');            // in each of VIEWS: axe-core, no sideways
+ *       });                                           // scrolling, a screenshot
+ *     });                                             // visit fails on any problem (below), then
+ *   });                                               // closes the page whatever happened
  *
- * - `openPage` records, from the first request on: console errors, uncaught page errors, CSP
- *   violations (the `securitypolicyviolation` event, and Chromium's "Refused to ..." console
- *   errors), every request to an origin other than the page's own, and main-frame navigations
- *   (`page.navigations`: 1 after the first load, so "changed without a reload" is checkable).
+ * - `openPage` (which `visit` uses) records, from the first request on: console errors, uncaught
+ *   page errors, CSP violations (the `securitypolicyviolation` event, and Chromium's "Refused to
+ *   ..." console errors), every request to an origin other than the page's own, and main-frame
+ *   navigations (`page.navigations`: 1 after the first load, so "changed without a reload" is
+ *   checkable). `page.assertClean()` fails listing them.
  * - `checkAccessibility(page)` fails with a readable list of axe-core's serious and critical
  *   violations. axe is evaluated through the DevTools protocol (@axe-core/playwright), which the
  *   page's Content-Security-Policy does not govern, so the page keeps its real CSP: nothing is
  *   loosened for the test.
+ * - `showIn(page, view)` switches width and prefers-color-scheme without a reload.
  * - `screenshot(page, name)` writes test-results/screenshots/<name>-<view>.png (ignored by git).
  *   With README_IMAGES=1 (`npm run screenshots`), the 1440 px light view is also written, at
  *   window size, to docs/images/<name>.png for the README.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -65,6 +71,24 @@ const README_VIEW = '1440-light';
 export const launchBrowser = async (): Promise<Browser> => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run \`bash .ci/setup-browser.sh\` (Debian's chromium package), or set CHROMIUM_BIN`);
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+};
+
+/**
+ * Chromium for the tests of the enclosing describe (or describeStack): launched in a before hook,
+ * closed in an after hook. Returns a getter, as the browser exists only once the hook ran.
+ */
+export const useBrowser = (): (() => Browser) => {
+  let browser: Browser | undefined;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error('Chromium is not running: call useBrowser() inside describe(), use it inside it()');
+    return browser;
+  };
 };
 
 export interface WatchedPage {
@@ -109,7 +133,7 @@ export const openPage = async (browser: Browser, url: string, initialView: View 
     navigations: 0,
     view: initialView,
     assertClean: () => {
-      assert.deepEqual(watched.problems, [], `${url}: ${watched.problems.length} problem(s) in the browser:\n  ${watched.problems.join('\n  ')}\n`);
+      if (watched.problems.length > 0) assert.fail(`${url}: ${watched.problems.length} problem(s) in the browser:\n  ${watched.problems.join('\n  ')}\n`);
     },
     close: () => context.close(),
   };
@@ -144,9 +168,14 @@ export const openPage = async (browser: Browser, url: string, initialView: View 
     });
   });
 
-  const response = await page.goto(url, { waitUntil: 'load' });
-  assert.ok(response, `${url}: no response`);
-  assert.equal(response.status(), 200, `${url}: HTTP ${response.status()}`);
+  try {
+    const response = await page.goto(url, { waitUntil: 'load' });
+    assert.ok(response, `${url}: no response`);
+    assert.equal(response.status(), 200, `${url}: HTTP ${response.status()}`);
+  } catch (error) {
+    await context.close();
+    throw error;
+  }
   return watched;
 };
 
@@ -155,6 +184,13 @@ export const showIn = async (watched: WatchedPage, target: View): Promise<void> 
   await watched.page.setViewportSize({ width: target.width, height: target.height });
   await watched.page.emulateMedia({ colorScheme: target.colorScheme });
   watched.view = target;
+  // Scripts learn of the change at the next frames (matchMedia's change event), and colours may
+  // fade from one scheme to the other (CSS transitions): check the end, not the fade.
+  await watched.page.evaluate(async () => {
+    for (let frame = 0; frame < 2; frame += 1) await new Promise((resolve) => requestAnimationFrame(resolve));
+    const finite = document.getAnimations().filter((animation) => animation.effect?.getComputedTiming().endTime !== Infinity);
+    await Promise.allSettled(finite.map((animation) => animation.finished));
+  });
 };
 
 interface AxeNode {
@@ -169,9 +205,11 @@ export const checkAccessibility = async (page: Page, label = page.url()): Promis
   const describeNode = (node: AxeNode): string =>
     `    at ${node.target.map(String).join(' > ')}${node.failureSummary ? `: ${node.failureSummary.replace(/\s+/g, ' ')}` : ''}`;
   const report = severe.map(
-    (violation) => `${violation.impact ?? ''} ${violation.id}: ${violation.help} (${violation.helpUrl})\n${violation.nodes.slice(0, 5).map(describeNode).join('\n')}`,
+    (violation) =>
+      `${violation.impact ?? ''} ${violation.id}: ${violation.help} (${violation.helpUrl})\n${violation.nodes.slice(0, 8).map(describeNode).join('\n')}` +
+      (violation.nodes.length > 8 ? `\n    ... and ${violation.nodes.length - 8} more` : ''),
   );
-  assert.deepEqual(report, [], `axe-core on ${label}: ${severe.length} serious or critical violation(s):\n${report.join('\n')}\n`);
+  if (report.length > 0) assert.fail(`axe-core on ${label}: ${severe.length} serious or critical violation(s):\n${report.join('\n')}\n`);
 };
 
 /** Fails when the page is wider than the window, i.e. a reader must scroll sideways. */
@@ -204,4 +242,19 @@ export const checkViews = async (watched: WatchedPage, name: string, settle?: (v
     await checkNoSidewaysScroll(watched.page, label);
     await screenshot(watched, name);
   }
+};
+
+/** Opens `url` (see openPage), runs `body`, then fails on any problem the page had; always closes it. */
+export const visit = async (browser: Browser, url: string, body: (page: WatchedPage) => Promise<void>, initialView?: View): Promise<void> => {
+  const watched = await openPage(browser, url, initialView);
+  try {
+    await body(watched);
+  } catch (error) {
+    // A blocked script or a failed request is often why a wait timed out: say so.
+    if (error instanceof Error && watched.problems.length > 0) error.message += `\nThe browser also saw:\n  ${watched.problems.join('\n  ')}`;
+    throw error;
+  } finally {
+    await watched.close();
+  }
+  watched.assertClean();
 };
