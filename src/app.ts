@@ -4,6 +4,10 @@ import assets from './plugins/assets.ts';
 import canonicalPaths from './plugins/canonical-paths.ts';
 import contentSecurityPolicy from './plugins/content-security-policy.ts';
 import counterStore from './plugins/counter-store.ts';
+import live from './plugins/live.ts';
+import { LiveActivity, noteActivity } from './live/activity.ts';
+import type { LiveSettings } from './config.ts';
+import dashboard from './routes/dashboard.ts';
 import drain from './plugins/drain.ts';
 import errors from './plugins/errors.ts';
 import noGetBodies from './plugins/no-get-bodies.ts';
@@ -22,7 +26,9 @@ interface AppOptions {
   replicaName: string;
   store: CounterStore;
   /** Settings of the counting API (routes/api). */
-  counting: CountingApiOptions;
+  counting: Omit<CountingApiOptions, 'streams'>;
+  /** The admin token and the bounds on live streams; defaults: no operator's dashboard, 10 per client, 1000 per replica. */
+  live?: Partial<LiveSettings>;
   /** Addresses whose X-Forwarded-For is believed, so request.ip is the client's (Fastify's trustProxy). */
   trustedProxies?: string;
 }
@@ -31,8 +37,10 @@ interface AppOptions {
  * The whole service as one plugin. Not encapsulated, so its error and not-found handlers cover
  * every route of the instance (a test's own routes too).
  */
-const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting }: AppOptions) => {
-  await app.register(counterStore, { store });
+const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting, live: liveSettings = {} }: AppOptions) => {
+  const activity = new LiveActivity({ replica: replicaName, store, log: app.log });
+  await app.register(counterStore, { store: noteActivity(store, activity) });
+  await app.register(live, { activity });
   await app.register(servedBy, { replicaName });
   await app.register(contentSecurityPolicy);
   await app.register(drain);
@@ -44,7 +52,9 @@ const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, count
   await app.register(count);
   await app.register(docs);
   await app.register(health);
-  await app.register(countingApi, counting);
+  const streams = { perClient: liveSettings.streamsPerClient ?? 10, perReplica: liveSettings.streamsPerReplica ?? 1000 };
+  await app.register(countingApi, { ...counting, streams });
+  await app.register(dashboard, { adminToken: liveSettings.adminToken, historyDays: counting.historyDays, timeZone: counting.timeZone });
 }, { name: 'visit-counter' });
 
 const serverOptions = (trustedProxies: string | undefined, loggerInstance?: FastifyBaseLogger): FastifyServerOptions => ({

@@ -18,7 +18,7 @@ const readConfig = (): Config => {
 const config = readConfig();
 const log = createLogger(config.logLevel, config.replicaName);
 const store = createRedisStore({ connection: config.redis, timeoutMs: config.redisTimeoutMs, log, ...config.counting });
-const app = await buildApp({ replicaName: config.replicaName, store, counting: config.counting, trustedProxies: config.trustedProxies }, log);
+const app = await buildApp({ replicaName: config.replicaName, store, counting: config.counting, live: config.live, trustedProxies: config.trustedProxies }, log);
 
 // On SIGTERM or SIGINT (or an uncaught error): stop taking connections, finish the requests in
 // flight, close Redis, exit 0 (1 after an error). Compose waits 10 s before SIGKILL, so give up
