@@ -1,6 +1,5 @@
 // The API documentation (/docs): Swagger UI (loaded before this, from /docs/swagger-ui/) renders
 // the service's own OpenAPI document.
-/* global window, document */
 'use strict';
 
 const darkScheme = window.matchMedia('(prefers-color-scheme: dark)');

@@ -1,5 +1,7 @@
 // The functions passed to page.evaluate run in the page: they are typed with the DOM's types.
+// (These apply to the whole type check; dom.asynciterable keeps streams async-iterable, as in Node.)
 /// <reference lib="dom" />
+/// <reference lib="dom.asynciterable" />
 /**
  * Browser tests: Debian's Chromium (`.ci/setup-browser.sh`) driven by playwright-core.
  *
@@ -24,8 +26,9 @@
  *   loosened for the test.
  * - `showIn(page, view)` switches width and prefers-color-scheme without a reload.
  * - `screenshot(page, name)` writes test-results/screenshots/<name>-<view>.png (ignored by git).
- *   With README_IMAGES=1 (`npm run screenshots`), the 1440 px light view is also written, at
- *   window size, to docs/images/<name>.png for the README.
+ *   With `{ readmeImage: true }` (also an option of checkViews) and README_IMAGES=1 (`npm run
+ *   screenshots`), the 1440 px light view is also written, at window size, to
+ *   docs/images/<name>.png: the page's picture in the README, one per page.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -218,29 +221,39 @@ export const checkNoSidewaysScroll = async (page: Page, label = page.url()): Pro
   assert.ok(scrollWidth <= innerWidth, `${label}: the page is ${scrollWidth} px wide in a ${innerWidth} px window (sideways scrolling)`);
 };
 
-/** Saves the page as it looks now (whole page) under test-results/screenshots/, and the README's copy when asked. */
-export const screenshot = async (watched: WatchedPage, name: string): Promise<void> => {
+/**
+ * Saves the page as it looks now (whole page) under test-results/screenshots/. `readmeImage`: this
+ * is the page's picture in the README, written (1440 px light, window size) to docs/images/ when
+ * README_IMAGES=1.
+ */
+export const screenshot = async (watched: WatchedPage, name: string, { readmeImage = false } = {}): Promise<void> => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await watched.page.screenshot({ path: `${SCREENSHOTS}${name}-${watched.view.name}.png`, fullPage: true, animations: 'disabled' });
-  if (process.env.README_IMAGES === '1' && watched.view.name === README_VIEW) {
+  if (readmeImage && process.env.README_IMAGES === '1' && watched.view.name === README_VIEW) {
     mkdirSync(README_IMAGES, { recursive: true });
     await watched.page.screenshot({ path: `${README_IMAGES}${name}.png`, animations: 'disabled' });
   }
 };
 
+interface CheckViewsOptions {
+  /** Runs after each switch of view, before the checks (e.g. wait for something that depends on the colour scheme). */
+  settle?: (view: View) => Promise<void>;
+  /** The screenshot at 1440 px light is the page's picture in the README (see screenshot). */
+  readmeImage?: boolean;
+}
+
 /**
  * The checks every page gets, in each of VIEWS in turn (no reload between them): axe-core, no
- * sideways scrolling, a screenshot named `name`. `settle` runs after each switch of view, before
- * the checks (e.g. wait for something that depends on the colour scheme).
+ * sideways scrolling, a screenshot named `name`.
  */
-export const checkViews = async (watched: WatchedPage, name: string, settle?: (view: View) => Promise<void>): Promise<void> => {
+export const checkViews = async (watched: WatchedPage, name: string, { settle, readmeImage = false }: CheckViewsOptions = {}): Promise<void> => {
   for (const target of VIEWS) {
     await showIn(watched, target);
     await settle?.(target);
     const label = `${watched.page.url()} at ${target.name}`;
     await checkAccessibility(watched.page, label);
     await checkNoSidewaysScroll(watched.page, label);
-    await screenshot(watched, name);
+    await screenshot(watched, name, { readmeImage });
   }
 };
 
