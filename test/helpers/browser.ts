@@ -15,11 +15,13 @@
  *     });                                             // visit fails on any problem (below), then
  *   });                                               // closes the page whatever happened
  *
- * - `openPage` (which `visit` uses) records, from the first request on: console errors, uncaught
- *   page errors, CSP violations (the `securitypolicyviolation` event, and Chromium's "Refused to
- *   ..." console errors), every request to an origin other than the page's own, and main-frame
- *   navigations (`page.navigations`: 1 after the first load, so "changed without a reload" is
- *   checkable). `page.assertClean()` fails listing them.
+ * - `openPage(browser, url, { view, headers })` (`visit` passes the same options on) records,
+ *   from the first request on: console errors, uncaught page errors, CSP violations (the
+ *   `securitypolicyviolation` event, and Chromium's "Refused to ..." console errors), every
+ *   request to an origin other than the page's own, and main-frame navigations
+ *   (`page.navigations`: 1 after the first load, so "changed without a reload" is checkable).
+ *   `page.assertClean()` fails listing them. `headers` go with every request of the page (the
+ *   operator's `authorization`).
  * - `checkAccessibility(page)` fails with a readable list of axe-core's serious and critical
  *   violations. axe is evaluated through the DevTools protocol (@axe-core/playwright), which the
  *   page's Content-Security-Policy does not govern, so the page keeps its real CSP: nothing is
@@ -116,16 +118,24 @@ const originOf = (url: string): string | undefined => {
   return parsed.protocol === 'http:' || parsed.protocol === 'https:' || parsed.protocol === 'ws:' || parsed.protocol === 'wss:' ? parsed.origin : undefined;
 };
 
+export interface OpenOptions {
+  /** The view the page opens in: 1440 px light unless told. */
+  view?: View;
+  /** Sent with every request of the page, e.g. `{ authorization: 'Bearer ...' }` for the operator's pages. */
+  headers?: Record<string, string>;
+}
+
 /**
- * Opens `url` in a new context (own cookies and cache) in `initialView` (1440 px light unless
- * told), waits for its load event, and records what goes wrong from the first request on.
+ * Opens `url` in a new context (own cookies and cache), waits for its load event, and records
+ * what goes wrong from the first request on.
  */
-export const openPage = async (browser: Browser, url: string, initialView: View = VIEWS[2] ?? view(1440, 900, 'light')): Promise<WatchedPage> => {
+export const openPage = async (browser: Browser, url: string, { view: initialView = VIEWS[2] ?? view(1440, 900, 'light'), headers }: OpenOptions = {}): Promise<WatchedPage> => {
   const origin = new URL(url).origin;
   const context = await browser.newContext({
     viewport: { width: initialView.width, height: initialView.height },
     colorScheme: initialView.colorScheme,
     deviceScaleFactor: 1,
+    ...(headers ? { extraHTTPHeaders: headers } : {}),
   });
   const page = await context.newPage();
   const watched: WatchedPage = {
@@ -258,8 +268,8 @@ export const checkViews = async (watched: WatchedPage, name: string, { settle, r
 };
 
 /** Opens `url` (see openPage), runs `body`, then fails on any problem the page had; always closes it. */
-export const visit = async (browser: Browser, url: string, body: (page: WatchedPage) => Promise<void>, initialView?: View): Promise<void> => {
-  const watched = await openPage(browser, url, initialView);
+export const visit = async (browser: Browser, url: string, body: (page: WatchedPage) => Promise<void>, options?: OpenOptions): Promise<void> => {
+  const watched = await openPage(browser, url, options);
   try {
     await body(watched);
   } catch (error) {
