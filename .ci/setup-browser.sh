@@ -15,4 +15,5 @@ if [[ ! -x /usr/bin/chromium ]]; then
         apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
     }
 fi
-/usr/bin/chromium --version
+# (Debian's launcher script may complain about /dev/shm on stderr; the version is what counts.)
+/usr/bin/chromium --version 2>/dev/null
