@@ -12,7 +12,8 @@ const setText = (id, text) => {
   if (element && element.textContent !== text) element.textContent = text;
 };
 
-// The chart is an SVG image rendered by the server: asked for again, at most every 2 s.
+// The chart and the badge preview are SVG images rendered by the server: asked for again, at
+// most every 2 s.
 let chartDue = 0;
 let chartTimer;
 const refreshChart = () => {
@@ -24,6 +25,10 @@ const refreshChart = () => {
     const url = new URL(chart.src, location.href);
     url.searchParams.set('t', String(Date.now()));
     chart.src = url.pathname + url.search;
+    const badge = document.getElementById('badge-preview');
+    const badgeUrl = new URL(badge.src, location.href);
+    badgeUrl.searchParams.set('t', String(Date.now()));
+    badge.src = badgeUrl.pathname + badgeUrl.search;
   }, wait);
 };
 
