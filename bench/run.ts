@@ -198,7 +198,9 @@ const main = async (): Promise<number> => {
       await admin.sendCommand(['FUNCTION', 'LOAD', 'REPLACE', readFileSync(join(REPO, 'redis/functions/counter.lua'), 'utf8')]);
 
       const [appPorts, floorPorts] = [ports.slice(0, replicas), ports.slice(replicas)];
-      const redisEnv = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort), REDIS_PASSWORD: password, LOG_LEVEL: 'info' };
+      // METRICS_PORT=0: the replicas measure every request as in Compose, but serve no metrics
+      // (they would all take the same default port here).
+      const redisEnv = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort), REDIS_PASSWORD: password, LOG_LEVEL: 'info', METRICS_PORT: '0' };
       const app = await Promise.all(appPorts.map((port, i) => startNode(join(root, `replica-${i + 1}.log`), join(REPO, 'src/server.ts'), port, { ...redisEnv, REPLICA_NAME: `replica-${i + 1}` })));
       const floor = await Promise.all(floorPorts.map((port, i) => startNode(join(root, `floor-${i + 1}.log`), join(REPO, 'bench/floor-server.ts'), port)));
       const floorFront = await startNginx(image, join(root, 'nginx-floor'), floorPorts);

@@ -1,5 +1,8 @@
 import fp from 'fastify-plugin';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import httpMetrics from './metrics/http-metrics.ts';
+import { instrumentStore } from './metrics/instrumented-store.ts';
+import { createMetrics, type Metrics } from './metrics/registry.ts';
 import canonicalPaths from './plugins/canonical-paths.ts';
 import counterStore from './plugins/counter-store.ts';
 import drain from './plugins/drain.ts';
@@ -22,14 +25,17 @@ interface AppOptions {
   counting: CountingApiOptions;
   /** Addresses whose X-Forwarded-For is believed, so request.ip is the client's (Fastify's trustProxy). */
   trustedProxies?: string;
+  /** Where the app records its metrics (the server process serves them); a fresh registry when not given. */
+  metrics?: Metrics;
 }
 
 /**
  * The whole service as one plugin. Not encapsulated, so its error and not-found handlers cover
  * every route of the instance (a test's own routes too).
  */
-const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting }: AppOptions) => {
-  await app.register(counterStore, { store });
+const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting, metrics = createMetrics() }: AppOptions) => {
+  await app.register(httpMetrics, { metrics });
+  await app.register(counterStore, { store: instrumentStore(store, metrics) });
   await app.register(servedBy, { replicaName });
   await app.register(drain);
   await app.register(noGetBodies);
