@@ -80,6 +80,8 @@ const startNginx = async (image: string, dir: string, upstreamPorts: number[], e
   ];
   const env = {
     NGINX_LISTEN: `127.0.0.1:${port}`,
+    // stub_status off the host's network: the nginx side by side here would all take port 8081.
+    NGINX_STATUS_LISTEN: 'unix:/run/nginx-status.sock',
     // Pasted into the template's `server ${WEB_UPSTREAM} resolve fail_timeout=5s;`: a server line per port.
     WEB_UPSTREAM: upstreamPorts.map((upstream) => `127.0.0.1:${upstream}`).join('; server '),
     NGINX_RESOLVER: '127.0.0.1', // never asked: the addresses are literal

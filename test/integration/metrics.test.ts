@@ -141,6 +141,12 @@ describe('the metrics of a real app process', () => {
 });
 
 describe('METRICS_PORT', () => {
+  it('when not a port, stops the replica at once (exit 78) with one line naming it', async () => {
+    const exit = await new AppProcess({ METRICS_PORT: '9464x' }).exited;
+    assert.equal(exit.code, 78);
+    assert.equal(exit.stderr, 'Invalid configuration: METRICS_PORT must be integer (got "9464x")\n');
+  });
+
   it('when taken by another process, stops the replica at start (exit 1), naming the port', async () => {
     const redis = new RedisServer();
     await redis.start();
