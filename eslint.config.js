@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -18,4 +19,6 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  // The pages' scripts run in the browser, as classic scripts.
+  { files: ['src/assets/**/*.js'], languageOptions: { globals: globals.browser, sourceType: 'script' } },
 );

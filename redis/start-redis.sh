@@ -66,6 +66,8 @@ load_functions() {
   cli -x FUNCTION LOAD REPLACE < "$conf_dir/functions/counter.lua" >/dev/null || { echo "start-redis: FUNCTION LOAD failed" >&2; return 1; }
   moved=$(cli FCALL counter_migrate_legacy 2 visits 'c:{default/visits}' "$(date +%s)000")
   [ "$moved" = 0 ] || echo "start-redis: moved the first release's count ($moved) into the counter default/visits"
+  # The fsync policy in effect, for the operator's dashboard (the app may not run CONFIG).
+  cli HSET '{instance}:config' appendfsync "$(cli CONFIG GET appendfsync | tail -n 1)" >/dev/null
   echo "start-redis: counter functions loaded"
 }
 # In the background, so that redis-server below can be PID 1 (see the note on exec).
@@ -84,7 +86,7 @@ port $port
 ${REDIS_BIND:+bind $REDIS_BIND}
 user default off resetpass ~* &* +@all
 user counter on #$hash $rules
-user loader on #$loader_hash resetchannels resetkeys ~visits ~c:{default/visits} -@all +ping +function|load +fcall +get +hincrby +hexists +del
+user loader on #$loader_hash resetchannels resetkeys ~visits ~c:{default/visits} ~{instance}:config -@all +ping +function|load +fcall +get +hincrby +hexists +del +hset +config|get
 $admin
 appendfsync $fsync
 maxmemory $maxmemory

@@ -3,8 +3,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import httpMetrics from './metrics/http-metrics.ts';
 import { instrumentStore } from './metrics/instrumented-store.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
+import assets from './plugins/assets.ts';
 import canonicalPaths from './plugins/canonical-paths.ts';
+import contentSecurityPolicy from './plugins/content-security-policy.ts';
 import counterStore from './plugins/counter-store.ts';
+import live from './plugins/live.ts';
+import { LiveActivity, noteActivity } from './live/activity.ts';
+import type { LiveSettings } from './config.ts';
+import dashboard from './routes/dashboard.ts';
 import drain from './plugins/drain.ts';
 import errors from './plugins/errors.ts';
 import noGetBodies from './plugins/no-get-bodies.ts';
@@ -22,7 +28,9 @@ interface AppOptions {
   replicaName: string;
   store: CounterStore;
   /** Settings of the counting API (routes/api). */
-  counting: CountingApiOptions;
+  counting: Omit<CountingApiOptions, 'streams'>;
+  /** The admin token and the bounds on live streams; defaults: no operator's dashboard, 10 per client, 1000 per replica. */
+  live?: Partial<LiveSettings>;
   /** Addresses whose X-Forwarded-For is believed, so request.ip is the client's (Fastify's trustProxy). */
   trustedProxies?: string;
   /** Where the app records its metrics (the server process serves them); a fresh registry when not given. */
@@ -33,18 +41,28 @@ interface AppOptions {
  * The whole service as one plugin. Not encapsulated, so its error and not-found handlers cover
  * every route of the instance (a test's own routes too).
  */
-const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting, metrics = createMetrics() }: AppOptions) => {
+const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting, live: liveSettings = {}, metrics = createMetrics() }: AppOptions) => {
   await app.register(httpMetrics, { metrics });
-  await app.register(counterStore, { store: instrumentStore(store, metrics) });
+  // Every store call is measured, the live features' own (reports, snapshots) too.
+  const measured = instrumentStore(store, metrics);
+  const activity = new LiveActivity({ replica: replicaName, store: measured, log: app.log });
+  // One live viewer per SSE stream open (routes/api/stream.ts watches once per stream).
+  metrics.countSseStreams(() => activity.viewers);
+  await app.register(counterStore, { store: noteActivity(measured, activity) });
+  await app.register(live, { activity });
   await app.register(servedBy, { replicaName });
+  await app.register(contentSecurityPolicy);
   await app.register(drain);
   await app.register(noGetBodies);
   await app.register(canonicalPaths);
   await app.register(errors);
+  await app.register(assets);
   await app.register(welcome);
   await app.register(count);
   await app.register(health);
-  await app.register(countingApi, counting);
+  const streams = { perClient: liveSettings.streamsPerClient ?? 10, perReplica: liveSettings.streamsPerReplica ?? 1000 };
+  await app.register(countingApi, { ...counting, streams });
+  await app.register(dashboard, { adminToken: liveSettings.adminToken, historyDays: counting.historyDays, timeZone: counting.timeZone });
 }, { name: 'visit-counter' });
 
 const serverOptions = (trustedProxies: string | undefined, loggerInstance?: FastifyBaseLogger): FastifyServerOptions => ({

@@ -20,6 +20,7 @@ export interface Config {
   redis: RedisConnection;
   redisTimeoutMs: number;
   counting: CountingSettings;
+  live: LiveSettings;
   /** Addresses whose X-Forwarded-For is believed (Fastify's trustProxy); none when unset. */
   trustedProxies?: string;
   /** Port of the Prometheus metrics server (on `host`); 0 = none. */
@@ -34,6 +35,15 @@ interface CountingSettings {
   historyDays: number;
   /** When set, /create requires `Authorization: Bearer <token>`. */
   createToken?: string;
+}
+
+export interface LiveSettings {
+  /** The operator's dashboard needs it (Basic or Bearer); without it, /dashboard is off. */
+  adminToken?: string;
+  /** Live streams (/stream) one client address may hold open on one replica. */
+  streamsPerClient: number;
+  /** Live streams one replica holds open at most. */
+  streamsPerReplica: number;
 }
 
 /** A setting that cannot be used; the message names the variable and says what is wrong. */
@@ -78,6 +88,10 @@ const schema = {
     TRUSTED_PROXIES: { type: 'string', minLength: 1 },
     CREATE_TOKEN: { type: 'string', minLength: 16, errorMessage: { minLength: 'must be at least 16 characters' } },
     CREATE_TOKEN_FILE: { type: 'string', minLength: 1 },
+    ADMIN_TOKEN: { type: 'string', minLength: 16, errorMessage: { minLength: 'must be at least 16 characters' } },
+    ADMIN_TOKEN_FILE: { type: 'string', minLength: 1 },
+    STREAMS_PER_CLIENT: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
+    STREAMS_PER_REPLICA: { type: 'integer', minimum: 1, maximum: 100000, default: 1000 },
   },
 } as const;
 
@@ -101,6 +115,10 @@ interface RawEnv {
   TRUSTED_PROXIES?: string;
   CREATE_TOKEN?: string;
   CREATE_TOKEN_FILE?: string;
+  ADMIN_TOKEN?: string;
+  ADMIN_TOKEN_FILE?: string;
+  STREAMS_PER_CLIENT: number;
+  STREAMS_PER_REPLICA: number;
 }
 
 interface AjvIssue {
@@ -158,6 +176,12 @@ const readSecretFile = (variable: string, path: string): string => {
 const secretOf = (name: string, value: string | undefined, file: string | undefined): string | undefined => {
   if (value !== undefined && file !== undefined) throw new ConfigError(`${name} and ${name}_FILE are both set; set only one`);
   return file === undefined ? value : readSecretFile(`${name}_FILE`, file);
+};
+
+// A token from a file is checked here; ADMIN_TOKEN itself by the schema.
+const checkAdminToken = (token: string | undefined): string | undefined => {
+  if (token !== undefined && token.length < 16) throw new ConfigError('ADMIN_TOKEN_FILE must hold at least 16 characters');
+  return token;
 };
 
 const checkTrustedProxies = (value: string | undefined): string | undefined => {
@@ -221,6 +245,11 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       ttlDays: raw.COUNTER_TTL_DAYS,
       historyDays: raw.HISTORY_DAYS,
       createToken: secretOf('CREATE_TOKEN', raw.CREATE_TOKEN, raw.CREATE_TOKEN_FILE),
+    },
+    live: {
+      adminToken: checkAdminToken(secretOf('ADMIN_TOKEN', raw.ADMIN_TOKEN, raw.ADMIN_TOKEN_FILE)),
+      streamsPerClient: raw.STREAMS_PER_CLIENT,
+      streamsPerReplica: raw.STREAMS_PER_REPLICA,
     },
     trustedProxies: checkTrustedProxies(raw.TRUSTED_PROXIES),
   };

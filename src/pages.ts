@@ -1,22 +1,32 @@
-// Pages are tiny and fixed, so they are template strings rather than a view engine.
+// Pages are server-rendered template strings: every number is in the HTML; scripts (from
+// /assets/, never inline: see plugins/content-security-policy.ts) only add live updates.
 
-const escapeHtml = (value: string): string =>
+export const escapeHtml = (value: string): string =>
   value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+interface PageOptions {
+  /** Scripts under /assets/, loaded deferred. */
+  scripts?: string[];
+  /** `narrow` for short text pages, `wide` for dashboards. */
+  width?: 'narrow' | 'wide';
+}
+
 // data: favicon stops browsers from asking for /favicon.ico on every page view.
-const page = (title: string, body: string, servedBy: string): string => `<!doctype html>
+export const page = (title: string, body: string, servedBy: string, { scripts = [], width = 'narrow' }: PageOptions = {}): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <link rel="icon" href="data:,">
-<title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;line-height:1.5}
-.count{font-size:3rem;font-weight:700}footer{color:#666;font-size:.875rem;margin-top:2rem}</style>
+<link rel="stylesheet" href="/assets/site.css">
+${scripts.map((name) => `<script src="/assets/${escapeHtml(name)}" defer></script>\n`).join('')}<title>${escapeHtml(title)}</title>
 </head>
 <body>
+<main${width === 'narrow' ? ' class="narrow"' : ''}>
 ${body}
 <footer>Served by <code>${escapeHtml(servedBy)}</code></footer>
+</main>
 </body>
 </html>
 `;
@@ -27,7 +37,12 @@ export const welcomePage = (servedBy: string): string =>
   page(
     'Visit counter',
     `<h1>Welcome to the visit counter!</h1>
-<p><a href="/count">Count my visit</a></p>`,
+<p><a href="/count">Count my visit</a></p>
+<ul>
+<li><a href="/dashboard/default/visits">This counter's dashboard</a>: totals, today, unique visitors, the last weeks, live.</li>
+<li><a href="/docs">API documentation</a>: a counter for every page and README badge (<a href="/openapi.json">OpenAPI</a>).</li>
+<li><a href="/dashboard">Operator's dashboard</a>: replicas, load and Redis (needs the admin token).</li>
+</ul>`,
     servedBy,
   );
 

@@ -21,7 +21,7 @@ const config = readConfig();
 const log = createLogger(config.logLevel, config.replicaName);
 const store = createRedisStore({ connection: config.redis, timeoutMs: config.redisTimeoutMs, log, ...config.counting });
 const metrics = createMetrics({ processMetrics: true });
-const app = await buildApp({ replicaName: config.replicaName, store, counting: config.counting, trustedProxies: config.trustedProxies, metrics }, log);
+const app = await buildApp({ replicaName: config.replicaName, store, counting: config.counting, live: config.live, trustedProxies: config.trustedProxies, metrics }, log);
 let metricsServer: MetricsServer | undefined;
 
 // On SIGTERM or SIGINT (or an uncaught error): stop taking connections, finish the requests in

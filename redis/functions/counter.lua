@@ -11,6 +11,11 @@
 --   u:{ns/k}:YYYYMMDD   HLL     unique visitors of that day
 --   r:{ns/k}:ID         string  the reply already given to the request with Idempotency-Key ID
 -- and, outside any counter: salt:YYYYMMDD (the day's visitor-hash salt), stats (a hash).
+-- What the operator's dashboard shows lives under the one hash tag {instance} (one Cluster slot):
+--   {instance}:replicas      zset    replica name -> when it last reported (ms)
+--   {instance}:load:SECONDS  hash    replica name -> requests it served in the 10 s from SECONDS
+--   {instance}:top:YYYYMMDD  zset    counter path -> hits that day (the busiest kept, see report)
+--   {instance}:config        hash    settings start-redis.sh read at start (appendfsync)
 --
 -- Replies are flat arrays of integers and strings. A call that carries a marker key (the last
 -- KEYS entry of the mutating functions) is answered once: a repeat with the same key gets the
@@ -18,7 +23,7 @@
 -- library re-sending after a failover, never counts twice. Nothing after a function's first write
 -- can fail (Redis does not roll a function back), so every check comes before it.
 
-local VERSION = 1 -- FUNCTIONS_VERSION in src/store/keys.ts
+local VERSION = 2 -- FUNCTIONS_VERSION in src/store/keys.ts
 
 local function replay(marker)
   if not marker then return nil end
@@ -198,6 +203,45 @@ local function stats(keys)
   return {tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0}
 end
 
+-- What a replica did since its last report (about twice a second), for the operator's dashboard
+-- and the live pages. Also its heartbeat: a replica that stops reporting is no longer listed.
+-- KEYS: {instance}:replicas, {instance}:load:SECONDS, {instance}:top:YYYYMMDD
+-- ARGV: now_ms, replica, requests, load_ttl_s, top_ttl_s, top_keep, changes (JSON for the channel
+--       counter-updates, '' = none), then pairs of counter path and hits
+local function report(keys, args)
+  local now, replica, requests = tonumber(args[1]), args[2], tonumber(args[3])
+  redis.call('ZADD', keys[1], now, replica)
+  -- Replicas gone for an hour are forgotten.
+  redis.call('ZREMRANGEBYSCORE', keys[1], '-inf', now - 3600000)
+  if requests > 0 then
+    redis.call('HINCRBY', keys[2], replica, requests)
+    redis.call('EXPIRE', keys[2], tonumber(args[4]))
+  end
+  if #args > 7 then
+    for i = 8, #args, 2 do redis.call('ZINCRBY', keys[3], tonumber(args[i + 1]), args[i]) end
+    -- Only the busiest are kept, so a day with a million counters costs a bounded set.
+    redis.call('ZREMRANGEBYRANK', keys[3], 0, -tonumber(args[6]) - 1)
+    redis.call('EXPIRE', keys[3], tonumber(args[5]))
+  end
+  if args[7] ~= '' then redis.call('PUBLISH', 'counter-updates', args[7]) end
+  return 1
+end
+
+-- The operator's view. KEYS: {instance}:replicas, {instance}:top:YYYYMMDD, {instance}:config,
+-- then the load buckets (oldest first). ARGV: alive_since_ms, top_count
+-- Reply: {replicas (name, last_ms, ...), busiest (path, hits, ...), config (field, value, ...),
+--         INFO memory and persistence, then per load bucket: {replica, requests, ...}}
+local function instance(keys, args)
+  local reply = {
+    redis.call('ZRANGE', keys[1], args[1], '+inf', 'BYSCORE', 'WITHSCORES'),
+    redis.call('ZRANGE', keys[2], 0, tonumber(args[2]) - 1, 'REV', 'WITHSCORES'),
+    redis.call('HGETALL', keys[3]),
+    redis.call('INFO', 'memory') .. redis.call('INFO', 'persistence'),
+  }
+  for i = 4, #keys do reply[#reply + 1] = redis.call('HGETALL', keys[i]) end
+  return reply
+end
+
 -- Run once by start-redis.sh as an administrator, never by the app: moves the count of the first
 -- release (the plain key `visits`) into the counter default/visits. Idempotent.
 -- KEYS: visits, c:{default/visits}; ARGV: now_ms
@@ -227,3 +271,5 @@ register('counter_salt', salt)
 register('counter_stats_add', stats_add)
 register('counter_stats', stats, true)
 register('counter_migrate_legacy', migrate_legacy)
+register('counter_report', report)
+register('counter_instance', instance, true)

@@ -4,10 +4,7 @@ import type { Metrics } from './registry.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /**
-     * This replica's metrics (src/metrics/registry.ts). Routes record into them, e.g. the SSE
-     * routes: `app.metrics.sseStreamsOpen.inc()` when a stream opens, `.dec()` when it closes.
-     */
+    /** This replica's metrics (src/metrics/registry.ts), for a route that records its own. */
     metrics: Metrics;
   }
 }

@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { type CounterStore, StoreFaultError, StoreUnavailableError } from '../store/counter-store.ts';
 import type { Metrics } from './registry.ts';
 
-/** Not a call made while serving: closing the connection at shutdown. */
-const UNMEASURED = new Set(['close']);
+/** Not a Redis round trip: closing the connections at shutdown, opening the pub/sub subscription. */
+const UNMEASURED = new Set(['close', 'subscribe']);
 
 const kindOf = (error: unknown): string => {
   // StoreFaultError is a StoreUnavailableError too: ask for it first.

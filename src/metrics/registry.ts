@@ -16,8 +16,10 @@ export interface Metrics {
   redisErrors: Counter<'operation' | 'kind'>;
   /** Hits the store counted (/hit, /badge, /count, pixels): its `hit` resolved. */
   hits: Counter;
-  /** Server-sent-event streams open on this replica: the SSE routes increment it when one opens and decrement it when it ends. */
+  /** Server-sent-event streams open on this replica, read at each scrape from the source countSseStreams gave. */
   sseStreamsOpen: Gauge;
+  /** Where sseStreamsOpen reads its value (app.ts: the live activity's viewers, one per stream); 0 without one. */
+  countSseStreams(source: () => number): void;
 }
 
 // Fine at the low end, where this service's answers are (a /count takes a few milliseconds).
@@ -43,6 +45,7 @@ export const createMetrics = ({ processMetrics = false }: { processMetrics?: boo
     for (const name of TOTAL_GAUGES) registry.removeSingleMetric(name);
   }
   const registers = [registry];
+  let sseStreams: (() => number) | undefined;
   return {
     registry,
     httpRequests: new Counter({
@@ -80,6 +83,13 @@ export const createMetrics = ({ processMetrics = false }: { processMetrics?: boo
       name: 'visitcounter_sse_streams_open',
       help: 'Server-sent-event streams currently open on this replica.',
       registers,
+      // Read when scraped, from what already counts the streams, rather than kept in step with it.
+      collect() {
+        this.set(sseStreams?.() ?? 0);
+      },
     }),
+    countSseStreams(source) {
+      sseStreams = source;
+    },
   };
 };

@@ -10,7 +10,7 @@ const welcome: FastifyPluginAsync = async (app) => {
     if (!form) return replyText(reply, 406, NOT_ACCEPTABLE);
     reply.type(CONTENT_TYPES[form]);
     if (form === 'html') return welcomePage(app.replicaName);
-    if (form === 'json') return { message: WELCOME_TEXT.trim(), links: { count: '/count' }, servedBy: app.replicaName };
+    if (form === 'json') return { message: WELCOME_TEXT.trim(), links: { count: '/count', dashboard: '/dashboard/default/visits', docs: '/docs', api: '/openapi.json' }, servedBy: app.replicaName };
     return WELCOME_TEXT;
   });
 };

@@ -40,6 +40,35 @@ export interface Stats {
   keysUpdated: number;
 }
 
+/** What one replica did since its last report (see live/activity.ts). */
+export interface ReplicaReport {
+  replica: string;
+  /** Requests it served. */
+  requests: number;
+  /** Hits per counter path, for the day's busiest counters. */
+  hits: Map<string, number>;
+  /** The latest value of each counter path that changed (null: deleted), announced to every replica. */
+  changes: Map<string, number | null>;
+}
+
+/** Counter changes as announced by one replica. */
+export interface CounterChanges {
+  replica: string;
+  changes: Record<string, number | null>;
+}
+
+/** The operator's view of the whole service (the instance dashboard). */
+export interface InstanceView {
+  /** Replicas that reported within the last few seconds, by name, with when (ms). */
+  replicas: { name: string; lastSeen: number }[];
+  /** Requests per replica in 10 s buckets, oldest first, the current one last. */
+  load: { start: number; requests: Record<string, number> }[];
+  /** Today's busiest counters (path, hits today), busiest first. */
+  busiest: { path: string; hits: number }[];
+  /** Redis's memory and persistence state: INFO fields and the fsync policy. */
+  redis: Record<string, string>;
+}
+
 /** The outcome of a change that needs a right: `missing` counter, or `forbidden` without it. */
 export type Refusal = { status: 'missing' } | { status: 'forbidden' };
 
@@ -64,6 +93,15 @@ export interface CounterStore {
   /** The last `days` days (oldest first, today last), in the operator's time zone. */
   history(id: CounterId, days: number): Promise<DayCount[]>;
   stats(): Promise<Stats>;
+  /** Records a replica's report: heartbeat, load, busiest counters; announces its changes. */
+  report(report: ReplicaReport): Promise<void>;
+  /** The operator's view, from every replica's reports and Redis's own state. */
+  instance(): Promise<InstanceView>;
+  /**
+   * Calls `listener` with the changes every replica announces (this one's included), from now on
+   * and across reconnections. Resolves to a function that stops listening.
+   */
+  subscribe(listener: (changes: CounterChanges) => void): Promise<() => Promise<void>>;
   /** True when the store answers right now and has the functions this release needs. Never rejects. */
   isReady(): Promise<boolean>;
   close(): Promise<void>;

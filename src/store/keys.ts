@@ -17,8 +17,20 @@ export const counterKeys = (id: CounterId) => {
 export const saltKey = (compactDay: string) => `salt:${compactDay}`;
 export const STATS_KEY = 'stats';
 
+/** What the operator's dashboard reads, under one hash tag (one Cluster slot); see counter.lua. */
+export const instanceKeys = {
+  replicas: '{instance}:replicas',
+  config: '{instance}:config',
+  /** Requests per replica in the 10 s bucket that starts at `seconds` (a multiple of 10). */
+  load: (seconds: number) => `{instance}:load:${seconds}`,
+  busiest: (compactDay: string) => `{instance}:top:${compactDay}`,
+};
+
+/** The pub/sub channel on which replicas announce counter changes (for the live pages). */
+export const UPDATES_CHANNEL = 'counter-updates';
+
 /** The version of redis/functions/counter.lua this app needs (its counter_version). */
-export const FUNCTIONS_VERSION = 1;
+export const FUNCTIONS_VERSION = 2;
 
 /** Long enough to outlive nginx's retries of one request (proxy_next_upstream_timeout is 5 s). */
 export const MARKER_TTL_SECONDS = 30;

@@ -5,8 +5,9 @@ import type { RedisConnection } from '../config.ts';
 import { compactDay, isoDay, lastDays, secondsLeftInDay } from '../counters/days.ts';
 import { pathOfCounter, type CounterId } from '../counters/names.ts';
 import { visitorHash } from '../counters/visitors.ts';
-import { StoreFaultError, StoreUnavailableError, type CounterStore, type Refusal, type Visitor } from './counter-store.ts';
-import { FUNCTIONS_VERSION, MARKER_TTL_SECONDS, STATS_KEY, counterKeys, saltKey } from './keys.ts';
+import { StoreFaultError, StoreUnavailableError, type CounterChanges, type CounterStore, type Refusal, type Visitor } from './counter-store.ts';
+import { FUNCTIONS_VERSION, MARKER_TTL_SECONDS, STATS_KEY, UPDATES_CHANNEL, counterKeys, instanceKeys, saltKey } from './keys.ts';
+import { parseInstance, LOAD_BUCKET_SECONDS, LOAD_BUCKETS } from './instance-view.ts';
 
 export interface RedisStoreOptions {
   connection: RedisConnection;
@@ -22,6 +23,12 @@ export interface RedisStoreOptions {
   /** How often each replica adds its request counts to /stats (ms). */
   statsFlushMs?: number;
 }
+
+/** A replica that has not reported for this long is no longer listed as alive (it reports twice a second). */
+const ALIVE_MS = 5_000;
+/** The day's busiest counters kept in Redis, and shown. */
+const BUSIEST_KEPT = 1_000;
+const BUSIEST_SHOWN = 10;
 
 /** How long a fault keeps the replica unready without a new one (see `fault` below). */
 const FAULT_HOLD_MS = 10_000;
@@ -244,6 +251,48 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
       const [requests = 0, keysCreated = 0, keysUpdated = 0] = await call<number[]>('counter_stats', [STATS_KEY], [], true);
       served();
       return { requests: requests + pending.requests, keysCreated: keysCreated + pending.keysCreated, keysUpdated: keysUpdated + pending.keysUpdated };
+    },
+    async report({ replica, requests, hits, changes }) {
+      const now = Date.now();
+      const bucket = Math.floor(now / 1000 / LOAD_BUCKET_SECONDS) * LOAD_BUCKET_SECONDS;
+      const message = changes.size === 0 ? '' : JSON.stringify({ replica, changes: Object.fromEntries(changes) } satisfies CounterChanges);
+      await call('counter_report', [instanceKeys.replicas, instanceKeys.load(bucket), instanceKeys.busiest(currentDay().compact)], [
+        now, replica, requests, (LOAD_BUCKETS + 1) * LOAD_BUCKET_SECONDS, 2 * 86_400, BUSIEST_KEPT, message, ...[...hits].flat(),
+      ]);
+    },
+    async instance() {
+      const now = Date.now();
+      const current = Math.floor(now / 1000 / LOAD_BUCKET_SECONDS) * LOAD_BUCKET_SECONDS;
+      const buckets = Array.from({ length: LOAD_BUCKETS }, (_, i) => current - (LOAD_BUCKETS - 1 - i) * LOAD_BUCKET_SECONDS);
+      const reply = await call<unknown[]>(
+        'counter_instance',
+        [instanceKeys.replicas, instanceKeys.busiest(currentDay().compact), instanceKeys.config, ...buckets.map(instanceKeys.load)],
+        [now - ALIVE_MS, BUSIEST_SHOWN],
+        true,
+      );
+      return parseInstance(reply, buckets);
+    },
+    async subscribe(listener) {
+      // Pub/sub needs a connection of its own; node-redis subscribes again after a reconnection.
+      const subscriber = client.duplicate();
+      subscriber.on('error', () => {
+        // The main client logs connection problems; this one follows the same Redis.
+      });
+      const onMessage = (message: string) => {
+        try {
+          listener(JSON.parse(message) as CounterChanges);
+        } catch (error) {
+          log.warn({ err: String(error) }, 'ignored a malformed counter-updates message');
+        }
+      };
+      subscriber.on('ready', () => {
+        if (!subscriber.isPubSubActive) subscriber.subscribe(UPDATES_CHANNEL, onMessage).catch((error: unknown) => { log.warn({ err: String(error) }, 'cannot subscribe to counter updates'); });
+      });
+      subscriber.connect().catch((error: unknown) => { log.error({ err: String(error) }, 'redis subscriber gave up'); });
+      return async () => {
+        if (subscriber.isReady) await subscriber.close().catch(() => { subscriber.destroy(); });
+        else if (subscriber.isOpen) subscriber.destroy();
+      };
     },
     async isReady() {
       if (!client.isReady) return false;

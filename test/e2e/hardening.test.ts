@@ -1,3 +1,4 @@
+import { CONTENT_SECURITY_POLICY } from '../../src/plugins/content-security-policy.ts';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { it } from 'node:test';
@@ -67,7 +68,11 @@ describeStack(
     });
 
     it('security headers on pages and on error responses alike; no version, no X-Powered-By', async () => {
-      assertSecurityHeaders((await get(`${stack.base}/`, ACCEPT.html)).headers, 'GET /');
+      const welcome = await get(`${stack.base}/`, ACCEPT.html);
+      assertSecurityHeaders(welcome.headers, 'GET /');
+      // The page's own policy reaches the browser through nginx, alone.
+      assert.equal(welcome.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY);
+      assertSecurityHeaders((await get(`${stack.base}/badge/e2e/hardening`)).headers, 'GET /badge');
       assertSecurityHeaders((await count(stack.base)).headers, 'GET /count');
       assertSecurityHeaders((await get(`${stack.base}/missing`)).headers, '404');
       assertSecurityHeaders((await fetch(`${stack.base}/count`, { method: 'POST' })).headers, '405');

@@ -107,7 +107,7 @@ describeStack(
       const pong = await stack.exec('redis', ['sh', '-c', 'REDISCLI_AUTH="$1" exec redis-cli --user counter --no-auth-warning PING', 'sh', stack.password]);
       assert.match(pong, /PONG/);
       const logs = await stack.compose(['logs', '--no-color', 'redis-secrets']);
-      assert.match(logs, /wrote the password from REDIS_PASSWORD_FILE/);
+      assert.match(logs, /wrote the Redis password from its own file/);
     });
   },
   {

@@ -38,7 +38,7 @@ describeStack('the stack through nginx', import.meta.filename, (stack) => {
     assert.match(json.contentType, /^application\/json/);
     const body = JSON.parse(json.body) as { message?: unknown; links?: unknown };
     assert.match(String(body.message), /Welcome to the visit counter/);
-    assert.deepEqual(body.links, { count: '/count' });
+    assert.deepEqual(body.links, { count: '/count', dashboard: '/dashboard/default/visits', docs: '/docs', api: '/openapi.json' });
   });
 
   it('counts exactly 1 more on each sequential /count, in text, HTML and JSON', async () => {

@@ -2,11 +2,14 @@ import { isoDay, lastDays } from '../../src/counters/days.ts';
 import { type CounterId, pathOfCounter } from '../../src/counters/names.ts';
 import { sameDigest } from '../../src/counters/owner-keys.ts';
 import {
+  type CounterChanges,
   type CounterInfo,
   type CounterSettings,
   type CounterStore,
   type DayCount,
+  type InstanceView,
   type Refusal,
+  type ReplicaReport,
   type Stats,
   StoreUnavailableError,
   type Visitor,
@@ -61,6 +64,11 @@ export class FakeCounterStore implements CounterStore {
     this.timeZone = timeZone;
     this.now = now;
     this.ttl = ttl;
+  }
+
+  // Reports, the instance view and subscriptions are not counter calls: not in `calls`.
+  private mustBeAvailable(): void {
+    if (!this.available) throw new StoreUnavailableError('fake counter store is down');
   }
 
   private enter(method: string, args: unknown[], request = true): void {
@@ -216,6 +224,49 @@ export class FakeCounterStore implements CounterStore {
   async stats(): Promise<Stats> {
     this.enter('stats', [], false);
     return { ...this.totals };
+  }
+
+  /** Every report received, and the listeners of announced changes (in-process pub/sub). */
+  readonly reports: ReplicaReport[] = [];
+  readonly listeners = new Set<(changes: CounterChanges) => void>();
+  /** What instance() answers besides the replicas and busiest counters derived from the reports. */
+  redisInfo: Record<string, string> = { used_memory_human: '1.00M', maxmemory_human: '400.00M', aof_enabled: '1', appendfsync: 'everysec' };
+
+  async report(report: ReplicaReport): Promise<void> {
+    this.mustBeAvailable();
+    this.reports.push({ ...report, hits: new Map(report.hits), changes: new Map(report.changes) });
+    if (report.changes.size === 0) return;
+    const message: CounterChanges = { replica: report.replica, changes: Object.fromEntries(report.changes) };
+    // Delivered later, as Redis would.
+    setImmediate(() => {
+      for (const listener of this.listeners) listener(message);
+    });
+  }
+
+  async instance(): Promise<InstanceView> {
+    this.mustBeAvailable();
+    const lastSeen = new Map<string, number>();
+    const requests: Record<string, number> = {};
+    const hits = new Map<string, number>();
+    for (const { replica, requests: served, hits: counted } of this.reports) {
+      lastSeen.set(replica, this.now().getTime());
+      requests[replica] = (requests[replica] ?? 0) + served;
+      for (const [path, n] of counted) hits.set(path, (hits.get(path) ?? 0) + n);
+    }
+    return {
+      replicas: [...lastSeen].map(([name, seen]) => ({ name, lastSeen: seen })),
+      load: [{ start: this.now().getTime(), requests }],
+      busiest: [...hits].map(([path, n]) => ({ path, hits: n })).sort((a, b) => b.hits - a.hits),
+      redis: { ...this.redisInfo },
+    };
+  }
+
+  async subscribe(listener: (changes: CounterChanges) => void): Promise<() => Promise<void>> {
+    this.mustBeAvailable();
+    this.listeners.add(listener);
+    return async () => {
+      this.listeners.delete(listener);
+    };
   }
 
   async isReady(): Promise<boolean> {

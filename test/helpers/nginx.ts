@@ -86,6 +86,8 @@ export const assertSecurityHeaders = (headers: Headers, what: string): void => {
   assert.equal(headers.get('x-frame-options'), 'DENY', `${what}: X-Frame-Options`);
   assert.ok(headers.get('referrer-policy'), `${what}: Referrer-Policy`);
   assert.match(headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, `${what}: CSP frame-ancestors`);
+  // Two headers would arrive joined by a comma (no policy here has one): a browser enforces both.
+  assert.doesNotMatch(headers.get('content-security-policy') ?? '', /,/, `${what}: one Content-Security-Policy, not two`);
   assert.equal(headers.get('server'), 'nginx', `${what}: no version in Server`);
   assert.equal(headers.get('x-powered-by'), null, `${what}: no X-Powered-By`);
 };

@@ -224,7 +224,7 @@ describe('the Redis counter store, through the functions, as the restricted coun
   it('is not ready while Redis has another version of the functions', async () => {
     const library = readFileSync(new URL('../../redis/functions/counter.lua', import.meta.url), 'utf8');
     assert.equal(await store.isReady(), true);
-    await admin('FUNCTION', 'LOAD', 'REPLACE', library.replace('local VERSION = 1', 'local VERSION = 2'));
+    await admin('FUNCTION', 'LOAD', 'REPLACE', library.replace('local VERSION = 2', 'local VERSION = 3'));
     try {
       assert.equal(await store.isReady(), false);
     } finally {

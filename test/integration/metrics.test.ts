@@ -5,6 +5,7 @@ import { AppProcess } from '../helpers/app-process.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { ACCEPT, get } from '../helpers/http.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const PROMTOOL = process.env.PROMTOOL_BIN ?? 'promtool';
 
@@ -88,6 +89,19 @@ describe('the metrics of a real app process', () => {
     assert.ok(sample(text, 'process_resident_memory_bytes') > 0);
     assert.ok(sample(text, 'nodejs_heap_size_used_bytes') > 0);
     assert.match(text, /^nodejs_eventloop_lag_p99_seconds /m);
+  });
+
+  it('counts the SSE streams open: 2 while two /stream requests are open, 0 once their clients left', async () => {
+    const streams = [new AbortController(), new AbortController()];
+    for (const stream of streams) {
+      const res = await fetch(`${base}/stream/site/page`, { signal: stream.signal });
+      assert.equal(res.status, 200);
+      assert.ok(res.body);
+      await res.body.getReader().read(); // the first event: the stream is open
+    }
+    assert.equal(sample(await scrape(), 'visitcounter_sse_streams_open'), 2);
+    for (const stream of streams) stream.abort();
+    await waitFor('the streams closed', async () => sample(await scrape(), 'visitcounter_sse_streams_open') === 0, 5000);
   });
 
   it('counts Redis failures by kind: unavailable when Redis stalls, fault when it refuses the function', async () => {

@@ -8,13 +8,14 @@ const ADMIN = { username: 'admin', password: 'admin-pw' };
 // What the app's Redis user (redis/counter-user.acl) may run, by the kind of key: the whole
 // allowlist. Each kind of key gets only the commands the functions run on it.
 const ALLOWED = {
-  '(no key)': ['auth', 'fcall', 'fcall_ro', 'hello', 'ping', 'quit', 'reset'],
+  '(no key)': ['auth', 'fcall', 'fcall_ro', 'hello', 'info', 'ping', 'quit', 'reset', 'unsubscribe'],
   'c:{a/b}': ['del', 'exists', 'expire', 'hdel', 'hexists', 'hget', 'hincrby', 'hkeys', 'ttl'],
   'a:{a/b}': ['del', 'exists', 'expire', 'get', 'set'],
   'u:{a/b}:20260101': ['del', 'expire', 'pfadd', 'pfcount', 'ttl'],
   'r:{a/b}:x': ['get', 'set'],
   'salt:20260101': ['get', 'set'],
   stats: ['hincrby', 'hmget'],
+  '{instance}:replicas': ['expire', 'hgetall', 'hincrby', 'zadd', 'zincrby', 'zrange', 'zremrangebyrank', 'zremrangebyscore'],
   visits: [],
   other: [],
 };
@@ -62,6 +63,21 @@ describe("the app's Redis user (counter-user.acl), as an allowlist", () => {
       }
       for (const kind of Object.keys(allowed)) allowed[kind]?.sort();
       assert.deepEqual(allowed, ALLOWED);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('may publish and subscribe on the live-updates channel only', async () => {
+    const admin = createClient({ url: redis.url, ...ADMIN });
+    await admin.connect();
+    try {
+      const dryRun = (...args: string[]) => admin.sendCommand<string>(['ACL', 'DRYRUN', 'counter', ...args]).catch((error: unknown) => (error as Error).message);
+      assert.equal(await dryRun('SUBSCRIBE', 'counter-updates'), 'OK');
+      assert.equal(await dryRun('PUBLISH', 'counter-updates', 'x'), 'OK');
+      assert.match(await dryRun('SUBSCRIBE', 'other'), /no permissions to access the 'other' channel/);
+      assert.match(await dryRun('PUBLISH', 'other', 'x'), /no permissions to access the 'other' channel/);
+      assert.match(await dryRun('PSUBSCRIBE', '*'), /no permissions to run the 'psubscribe' command/);
     } finally {
       await admin.close();
     }

@@ -31,6 +31,8 @@ const EXPECTED: Record<string, { method: string; query?: string[]; idempotent?: 
   '/badge/{namespace}/{key}': { method: 'get', query: ['action', 'label', 'color', 'labelColor', 'style', 'abbreviated'], idempotent: true },
   '/history/{key}': { method: 'get', query: ['days', 'format', 'callback', 'img'] },
   '/history/{namespace}/{key}': { method: 'get', query: ['days', 'format', 'callback', 'img'] },
+  '/stream/{key}': { method: 'get', query: [] },
+  '/stream/{namespace}/{key}': { method: 'get', query: [] },
 };
 
 describe('GET /openapi.json', () => {

@@ -86,13 +86,15 @@ describe('hits counted', () => {
     assert.equal(await valueOf(app.metrics.registry.getSingleMetric('visitcounter_hits_total')), 4, 'a failed hit is not counted');
   });
 
-  it('starts at 0, and the SSE streams gauge is there at 0 for the routes to move', async (t) => {
+  it('starts at 0, as does the SSE streams gauge, which follows the live viewers (one per stream)', async (t) => {
     const { app } = await apiApp(t);
     const text = await app.metrics.registry.metrics();
     assert.match(text, /^visitcounter_hits_total 0$/m);
     assert.match(text, /^visitcounter_sse_streams_open 0$/m);
-    app.metrics.sseStreamsOpen.inc();
-    assert.match(await app.metrics.registry.metrics(), /^visitcounter_sse_streams_open 1$/m);
+    const stopWatching = [app.live.watch({ namespace: 'site', key: 'a' }, () => undefined), app.live.watch({ namespace: 'site', key: 'b' }, () => undefined)];
+    assert.match(await app.metrics.registry.metrics(), /^visitcounter_sse_streams_open 2$/m);
+    for (const stop of stopWatching) stop();
+    assert.match(await app.metrics.registry.metrics(), /^visitcounter_sse_streams_open 0$/m);
   });
 });
 

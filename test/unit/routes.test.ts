@@ -39,7 +39,7 @@ describe('routes', () => {
       assert.equal(res.statusCode, 200);
       assert.deepEqual(res.json(), {
         message: 'Welcome to the visit counter! Visit /count to count your visit.',
-        links: { count: '/count' },
+        links: { count: '/count', dashboard: '/dashboard/default/visits', docs: '/docs', api: '/openapi.json' },
         servedBy: 'web-test-1',
       });
     });

@@ -4,12 +4,12 @@ import { counterOf, idempotencyKeyOf, visitorOf } from './requests.ts';
 import { type CounterParams, counterUrls, errorResponses, idempotencyHeaders, type IdempotencyHeaders } from './schemas.ts';
 
 /** The colour names badge-maker (shields.io) knows, aliases included. */
-const COLOR_NAMES = [
+export const COLOR_NAMES = [
   'brightgreen', 'green', 'yellow', 'yellowgreen', 'orange', 'red', 'blue', 'grey', 'lightgrey',
   'gray', 'lightgray', 'critical', 'important', 'success', 'informational', 'inactive',
 ] as const;
 
-const STYLES = ['flat', 'flat-square', 'plastic', 'for-the-badge'] as const;
+export const STYLES = ['flat', 'flat-square', 'plastic', 'for-the-badge'] as const;
 
 const colour = {
   type: 'string',
@@ -84,7 +84,7 @@ const badge: FastifyPluginAsync = async (app) => {
           .header('expires', 'Thu, 01 Jan 1970 00:00:00 GMT')
           .header('pragma', 'no-cache')
           // Opened on its own, the SVG is a document: it may use its inline styles and nothing else.
-          .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+          .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
           .header('x-content-type-options', 'nosniff')
           .send(svg);
       },

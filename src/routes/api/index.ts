@@ -10,6 +10,7 @@ import hitGet from './hit-get.ts';
 import infoStats from './info-stats.ts';
 import { registerOpenApi } from './openapi.ts';
 import setUpdate from './set-update.ts';
+import stream, { type StreamLimits } from './stream.ts';
 
 export interface CountingApiOptions {
   /** When set, GET /create needs `Authorization: Bearer <createToken>`. */
@@ -18,11 +19,13 @@ export interface CountingApiOptions {
   historyDays: number;
   /** The operator's IANA time zone: days start at its midnight. */
   timeZone: string;
+  /** Bounds on the live streams (/stream). */
+  streams: StreamLimits;
 }
 
 /**
  * The CountAPI-compatible API at the root: /hit, /get, /set, /update, /info, /create, /stats,
- * DELETE /counters, /badge, /history and /openapi.json. Encapsulated: its JSON errors and CORS
+ * DELETE /counters, /badge, /history, /stream (live) and /openapi.json. Encapsulated: its JSON errors and CORS
  * stay on its own routes; the rest of the app keeps its plain-text answers.
  * Needs app.counters (plugins/counter-store.ts).
  */
@@ -59,6 +62,7 @@ const countingApi: FastifyPluginAsync<CountingApiOptions> = async (app, options)
   await app.register(deleteCounter);
   await app.register(badge);
   await app.register(history, { historyDays: options.historyDays, timeZone: options.timeZone });
+  await app.register(stream, options.streams);
 };
 
 export default countingApi;

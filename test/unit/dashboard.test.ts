@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import { DOMParser } from '@xmldom/xmldom';
+import { buildApp } from '../../src/app.ts';
+import { presentedToken, presentsAdminToken } from '../../src/dashboard/admin-token.ts';
+import { summarizeInstance } from '../../src/dashboard/instance-page.ts';
+import { FakeCounterStore } from '../helpers/fake-counter-store.ts';
+
+const TOKEN = 'operator-token-0123456789';
+const basic = (token: string, user = 'admin') => `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
+
+const dashboardApp = async (t: TestContext, options: { adminToken?: string; historyDays?: number } = {}) => {
+  const { adminToken, historyDays = 30 } = { adminToken: TOKEN, ...options };
+  const counters = new FakeCounterStore();
+  const app = await buildApp({ replicaName: 'web-unit', store: counters, counting: { historyDays, timeZone: 'UTC' }, live: { adminToken } });
+  t.after(() => app.close());
+  return { app, counters };
+};
+
+describe("a counter's dashboard", () => {
+  it('shows the total, today and unique visitors with thousands separators, and never counts a visit', async (t) => {
+    const { app, counters } = await dashboardApp(t);
+    counters.put({ namespace: 'site', key: 'home' }, { value: 1234567 });
+    await counters.hit({ namespace: 'site', key: 'home' }, { visitor: { address: '10.0.0.1', userAgent: 'a' } });
+    const before = counters.peek({ namespace: 'site', key: 'home' })?.value;
+    const res = await app.inject({ url: '/dashboard/site/home', headers: { accept: 'text/html' } });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^text\/html/);
+    assert.match(res.body, /<dd id="total">1,234,568<\/dd>/);
+    assert.match(res.body, /<dd id="today">1<\/dd>/);
+    assert.match(res.body, /<dd id="uniques">1<\/dd>/);
+    assert.equal(counters.peek({ namespace: 'site', key: 'home' })?.value, before, 'viewing counts nothing');
+    assert.doesNotMatch(res.body, /<script>|\sstyle=|\son[a-z]+=/, 'no inline script or style');
+    assert.match(res.body, /<script src="\/assets\/counter-dashboard.js" defer><\/script>/);
+  });
+
+  it('draws the chart from the server (an SVG image) and gives its data as a table, 30 days by default, 90 and 365 on request', async (t) => {
+    const { app, counters } = await dashboardApp(t, { historyDays: 400 });
+    await counters.hit({ namespace: 'site', key: 'chart' });
+    const page = await app.inject('/dashboard/site/chart');
+    assert.match(page.body, /<img id="chart" src="\/chart\/site\/chart\?days=30"[^>]* alt="Bar chart of hits and unique visitors per day over the last 30 days/);
+    assert.equal(page.body.match(/<tr data-day=/g)?.length, 30);
+    const year = await app.inject('/dashboard/site/chart?days=365');
+    assert.equal(year.body.match(/<tr data-day=/g)?.length, 365);
+    assert.match(year.body, /<a href="\/dashboard\/site\/chart\?days=365" aria-current="true">/);
+    assert.equal((await app.inject('/dashboard/site/chart?days=7')).statusCode, 400);
+    const chart = await app.inject('/chart/site/chart?days=30');
+    assert.equal(chart.statusCode, 200);
+    assert.match(String(chart.headers['content-type']), /^image\/svg\+xml/);
+    const svg = new DOMParser().parseFromString(chart.body, 'image/svg+xml');
+    assert.equal(svg.documentElement?.nodeName, 'svg');
+    assert.match(chart.body, />Hits</);
+    assert.match(chart.body, />Unique visitors</);
+  });
+
+  it('answers a page saying so (404) for a counter that does not exist, and 400 for a bad name', async (t) => {
+    const { app } = await dashboardApp(t);
+    const missing = await app.inject('/dashboard/site/nothing');
+    assert.equal(missing.statusCode, 404);
+    assert.match(missing.body, /No counter site\/nothing yet/);
+    const bad = await app.inject('/dashboard/site/x');
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /key must match/);
+  });
+
+  it('puts the badge with the chosen look in the snippets, with the address the browser used', async (t) => {
+    const { app, counters } = await dashboardApp(t);
+    counters.put({ namespace: 'site', key: 'readme' }, { value: 3 });
+    const res = await app.inject({ url: '/dashboard/site/readme?label=views&color=green&style=flat-square', headers: { host: 'counter.example.com:8080' } });
+    assert.match(res.body, /!\[views\]\(http:\/\/counter.example.com:8080\/badge\/site\/readme\?label=views&#38;color=green&#38;style=flat-square\)/);
+    assert.match(res.body, /<img id="badge-preview" src="\/badge\/site\/readme\?action=get&#38;label=views&#38;color=green&#38;style=flat-square"/);
+    assert.equal((await app.inject('/dashboard/site/readme?style=wavy')).statusCode, 400);
+  });
+
+  it('escapes what comes from the request', async (t) => {
+    const { app, counters } = await dashboardApp(t);
+    counters.put({ namespace: 'site', key: 'escape' }, { value: 1 });
+    const res = await app.inject('/dashboard/site/escape?label=%3Cscript%3Ealert(1)%3C%2Fscript%3E');
+    assert.equal(res.statusCode, 200);
+    assert.doesNotMatch(res.body, /<script>alert/);
+  });
+});
+
+describe("the operator's dashboard", () => {
+  it('asks for the admin token (401 with a Basic challenge), refuses a wrong one, accepts it as Basic password or Bearer', async (t) => {
+    const { app } = await dashboardApp(t);
+    const none = await app.inject('/dashboard');
+    assert.equal(none.statusCode, 401);
+    assert.match(String(none.headers['www-authenticate']), /^Basic realm="visit counter operator"/);
+    assert.equal((await app.inject({ url: '/dashboard', headers: { authorization: basic('wrong-token-0123456789') } })).statusCode, 401);
+    assert.equal((await app.inject({ url: '/instance', headers: { authorization: `Bearer ${TOKEN}x` } })).statusCode, 401);
+    const page = await app.inject({ url: '/dashboard', headers: { authorization: basic(TOKEN) } });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /The service right now/);
+    const json = await app.inject({ url: '/instance', headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(json.statusCode, 200);
+    assert.ok(Array.isArray(json.json<{ replicas: unknown }>().replicas));
+  });
+
+  it('is off (404, saying how to turn it on) without ADMIN_TOKEN', async (t) => {
+    const { app } = await dashboardApp(t, { adminToken: undefined });
+    const res = await app.inject({ url: '/dashboard', headers: { authorization: basic(TOKEN) } });
+    assert.equal(res.statusCode, 404);
+    assert.match(res.body, /set ADMIN_TOKEN_FILE/);
+  });
+
+  it('reads the token from Basic (any user, password with colons) and Bearer; nothing else', () => {
+    assert.equal(presentedToken(basic('a:b:c', 'me')), 'a:b:c');
+    assert.equal(presentedToken(`Bearer ${TOKEN}`), TOKEN);
+    assert.equal(presentedToken(`bearer ${TOKEN}`), TOKEN);
+    assert.equal(presentedToken('Digest abc'), undefined);
+    assert.equal(presentedToken(`Basic ${Buffer.from('no-colon').toString('base64')}`), undefined);
+    assert.equal(presentedToken(undefined), undefined);
+    assert.equal(presentsAdminToken(`Bearer ${TOKEN}`, TOKEN), true);
+    assert.equal(presentsAdminToken(`Bearer ${TOKEN.slice(0, -1)}`, TOKEN), false);
+  });
+
+  it("sums each replica's share of the last complete minute, leaving out the bucket still filling", () => {
+    const now = 1_000_000_000;
+    const bucket = (requests: Record<string, number>, i: number) => ({ start: now - (7 - i) * 10_000, requests });
+    const load = ([{ a: 100 }, { a: 10, b: 30 }, { a: 10, b: 30 }, { a: 10, b: 30 }, { a: 10, b: 30 }, { a: 10, b: 30 }, { a: 10, b: 30 }, { a: 999, b: 999 }] as Record<string, number>[]).map(bucket);
+    const summary = summarizeInstance({ replicas: [{ name: 'b', lastSeen: now - 1500 }, { name: 'a', lastSeen: now }], load, busiest: [], redis: { maxmemory: '0', aof_enabled: '1', appendfsync: 'everysec' } }, now);
+    assert.deepEqual(summary.replicas.map(({ name, lastMinute, share, secondsSinceReport }) => ({ name, lastMinute, share, secondsSinceReport })), [
+      { name: 'a', lastMinute: 60, share: 0.25, secondsSinceReport: 0 },
+      { name: 'b', lastMinute: 180, share: 0.75, secondsSinceReport: 2 },
+    ]);
+    assert.equal(summary.requestsPerSecond, 4);
+    assert.equal(summary.replicas[0]?.lastFiveMinutes, 100 + 60 + 999);
+    assert.equal(summary.redis.maxMemory, 'no limit');
+    assert.equal(summary.redis.appendFsync, 'everysec');
+  });
+});
