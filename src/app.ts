@@ -20,6 +20,7 @@ import { requestId } from './request-ids.ts';
 import { OneLinePerRequest } from './request-log.ts';
 import countingApi, { type CountingApiOptions } from './routes/api/index.ts';
 import count from './routes/count.ts';
+import docs from './routes/docs.ts';
 import health from './routes/health.ts';
 import welcome from './routes/welcome.ts';
 import type { CounterStore } from './store/counter-store.ts';
@@ -59,6 +60,7 @@ const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, count
   await app.register(assets);
   await app.register(welcome);
   await app.register(count);
+  await app.register(docs);
   await app.register(health);
   const streams = { perClient: liveSettings.streamsPerClient ?? 10, perReplica: liveSettings.streamsPerReplica ?? 1000 };
   await app.register(countingApi, { ...counting, streams });

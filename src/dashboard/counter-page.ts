@@ -88,7 +88,7 @@ export const counterPage = (data: CounterPageData): string => {
 </figure>
 <details>
 <summary>The last ${shown} days as a table</summary>
-<div class="table-wrap"><table id="history">
+<div class="table-wrap" tabindex="0" role="region" aria-label="Hits and unique visitors per day"><table id="history">
 <caption class="muted">Days in ${escapeHtml(timeZone)}, newest first</caption>
 <thead><tr><th scope="col">Day</th><th scope="col" class="num">Hits</th><th scope="col" class="num">Unique visitors</th></tr></thead>
 <tbody>

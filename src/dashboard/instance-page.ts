@@ -94,7 +94,7 @@ export const instancePage = (summary: InstanceSummary, servedBy: string): string
 <div class="two-columns">
 <section>
 <h2>Replicas and their share of the requests</h2>
-<div class="table-wrap"><table id="replicas">
+<div class="table-wrap" tabindex="0" role="region" aria-label="Replicas"><table id="replicas">
 <thead><tr><th scope="col">Replica</th><th scope="col" class="num">Last report</th><th scope="col" class="num">Last minute</th><th scope="col">Share</th><th scope="col" class="num">Last 5 min</th></tr></thead>
 <tbody>
 ${replicaRows(summary)}
@@ -103,7 +103,7 @@ ${replicaRows(summary)}
 </section>
 <section>
 <h2>Busiest counters today</h2>
-<div class="table-wrap"><table id="busiest">
+<div class="table-wrap" tabindex="0" role="region" aria-label="Busiest counters today"><table id="busiest">
 <thead><tr><th scope="col">Counter</th><th scope="col" class="num">Hits today</th></tr></thead>
 <tbody>
 ${busiestRows(summary)}
@@ -112,7 +112,7 @@ ${busiestRows(summary)}
 </section>
 </div>
 <h2>Redis</h2>
-<div class="table-wrap"><table id="redis">
+<div class="table-wrap" tabindex="0" role="region" aria-label="Redis"><table id="redis">
 <tbody>
 <tr><th scope="row">Memory used / limit</th><td id="redis-memory">${escapeHtml(redis.usedMemory)} / ${escapeHtml(redis.maxMemory)} (${escapeHtml(redis.maxMemoryPolicy)})</td></tr>
 <tr><th scope="row">Append-only file</th><td id="redis-aof">${redis.appendOnly ? 'on' : 'off'}, fsync ${escapeHtml(redis.appendFsync)}${redis.aofRewriteInProgress ? ', rewriting now' : ''}</td></tr>
