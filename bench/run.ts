@@ -80,6 +80,8 @@ const startNginx = async (image: string, dir: string, upstreamPorts: number[], e
   ];
   const env = {
     NGINX_LISTEN: `127.0.0.1:${port}`,
+    // stub_status off the host's network: the nginx side by side here would all take port 8081.
+    NGINX_STATUS_LISTEN: 'unix:/run/nginx-status.sock',
     // Pasted into the template's `server ${WEB_UPSTREAM} resolve fail_timeout=5s;`: a server line per port.
     WEB_UPSTREAM: upstreamPorts.map((upstream) => `127.0.0.1:${upstream}`).join('; server '),
     NGINX_RESOLVER: '127.0.0.1', // never asked: the addresses are literal
@@ -198,7 +200,9 @@ const main = async (): Promise<number> => {
       await admin.sendCommand(['FUNCTION', 'LOAD', 'REPLACE', readFileSync(join(REPO, 'redis/functions/counter.lua'), 'utf8')]);
 
       const [appPorts, floorPorts] = [ports.slice(0, replicas), ports.slice(replicas)];
-      const redisEnv = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort), REDIS_PASSWORD: password, LOG_LEVEL: 'info' };
+      // METRICS_PORT=0: the replicas measure every request as in Compose, but serve no metrics
+      // (they would all take the same default port here).
+      const redisEnv = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort), REDIS_PASSWORD: password, LOG_LEVEL: 'info', METRICS_PORT: '0' };
       const app = await Promise.all(appPorts.map((port, i) => startNode(join(root, `replica-${i + 1}.log`), join(REPO, 'src/server.ts'), port, { ...redisEnv, REPLICA_NAME: `replica-${i + 1}` })));
       const floor = await Promise.all(floorPorts.map((port, i) => startNode(join(root, `floor-${i + 1}.log`), join(REPO, 'bench/floor-server.ts'), port)));
       const floorFront = await startNginx(image, join(root, 'nginx-floor'), floorPorts);

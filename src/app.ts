@@ -1,5 +1,8 @@
 import fp from 'fastify-plugin';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import httpMetrics from './metrics/http-metrics.ts';
+import { instrumentStore } from './metrics/instrumented-store.ts';
+import { createMetrics, type Metrics } from './metrics/registry.ts';
 import assets from './plugins/assets.ts';
 import canonicalPaths from './plugins/canonical-paths.ts';
 import contentSecurityPolicy from './plugins/content-security-policy.ts';
@@ -31,15 +34,22 @@ interface AppOptions {
   live?: Partial<LiveSettings>;
   /** Addresses whose X-Forwarded-For is believed, so request.ip is the client's (Fastify's trustProxy). */
   trustedProxies?: string;
+  /** Where the app records its metrics (the server process serves them); a fresh registry when not given. */
+  metrics?: Metrics;
 }
 
 /**
  * The whole service as one plugin. Not encapsulated, so its error and not-found handlers cover
  * every route of the instance (a test's own routes too).
  */
-const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting, live: liveSettings = {} }: AppOptions) => {
-  const activity = new LiveActivity({ replica: replicaName, store, log: app.log });
-  await app.register(counterStore, { store: noteActivity(store, activity) });
+const visitCounter = fp(async (app: FastifyInstance, { replicaName, store, counting, live: liveSettings = {}, metrics = createMetrics() }: AppOptions) => {
+  await app.register(httpMetrics, { metrics });
+  // Every store call is measured, the live features' own (reports, snapshots) too.
+  const measured = instrumentStore(store, metrics);
+  const activity = new LiveActivity({ replica: replicaName, store: measured, log: app.log });
+  // One live viewer per SSE stream open (routes/api/stream.ts watches once per stream).
+  metrics.countSseStreams(() => activity.viewers);
+  await app.register(counterStore, { store: noteActivity(measured, activity) });
   await app.register(live, { activity });
   await app.register(servedBy, { replicaName });
   await app.register(contentSecurityPolicy);

@@ -23,6 +23,8 @@ export interface Config {
   live: LiveSettings;
   /** Addresses whose X-Forwarded-For is believed (Fastify's trustProxy); none when unset. */
   trustedProxies?: string;
+  /** Port of the Prometheus metrics server (on `host`); 0 = none. */
+  metricsPort: number;
 }
 
 interface CountingSettings {
@@ -57,6 +59,7 @@ const schema = {
   type: 'object',
   properties: {
     PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 3000 },
+    METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 9464 },
     HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
     LOG_LEVEL: {
       type: 'string',
@@ -94,6 +97,7 @@ const schema = {
 
 interface RawEnv {
   PORT: number;
+  METRICS_PORT: number;
   HOST: string;
   LOG_LEVEL: string;
   REPLICA_NAME?: string;
@@ -227,9 +231,11 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
         password,
         database: raw.REDIS_DB,
       };
+  if (raw.METRICS_PORT === raw.PORT) throw new ConfigError(`METRICS_PORT must differ from PORT (both ${raw.PORT}); 0 turns the metrics server off`);
   return {
     host: raw.HOST,
     port: raw.PORT,
+    metricsPort: raw.METRICS_PORT,
     logLevel: raw.LOG_LEVEL,
     replicaName: raw.REPLICA_NAME ?? hostname(),
     redis,

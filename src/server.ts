@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
+import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.ts';
+import { createMetrics } from './metrics/registry.ts';
 import { createRedisStore } from './store/redis-store.ts';
 
 const readConfig = (): Config => {
@@ -18,7 +20,9 @@ const readConfig = (): Config => {
 const config = readConfig();
 const log = createLogger(config.logLevel, config.replicaName);
 const store = createRedisStore({ connection: config.redis, timeoutMs: config.redisTimeoutMs, log, ...config.counting });
-const app = await buildApp({ replicaName: config.replicaName, store, counting: config.counting, live: config.live, trustedProxies: config.trustedProxies }, log);
+const metrics = createMetrics({ processMetrics: true });
+const app = await buildApp({ replicaName: config.replicaName, store, counting: config.counting, live: config.live, trustedProxies: config.trustedProxies, metrics }, log);
+let metricsServer: MetricsServer | undefined;
 
 // On SIGTERM or SIGINT (or an uncaught error): stop taking connections, finish the requests in
 // flight, close Redis, exit 0 (1 after an error). Compose waits 10 s before SIGKILL, so give up
@@ -37,6 +41,7 @@ closeWithGrace(
     if (err) log.fatal({ err }, 'uncaught error, shutting down');
     else log.info({ signal }, 'shutting down: finishing requests in flight');
     await app.close();
+    await metricsServer?.close();
     log.info('stopped');
   },
 );
@@ -53,6 +58,8 @@ while (!shutdown.started && Date.now() < waitUntil && !(await store.isReady())) 
 if (!shutdown.started) {
   try {
     await app.listen({ host: config.host, port: config.port });
+    // Prometheus scrapes this port (METRICS_PORT); nginx never forwards to it.
+    if (config.metricsPort !== 0) metricsServer = await startMetricsServer(metrics.registry, { host: config.host, port: config.metricsPort }, log);
   } catch (error) {
     log.fatal({ err: error }, 'cannot listen');
     process.exit(1);

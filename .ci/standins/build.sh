@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the local stand-ins for the official base images (README.md here says what they copy):
 # standin-rootfs:sid (a cached debootstrap of Debian sid), standin-base:sid (base/ on it) and on that
-# node:24-slim, redis:8, nginx:1.30. The classic builder's cache decides what is rebuilt: a rerun
-# with unchanged inputs only checks, in seconds. New images are smoke-tested. Prints the versions.
+# node:24-slim, redis:8, nginx:1.30, prometheus:v3.5, nginx-prometheus-exporter:1.5. The classic
+# builder's cache decides what is rebuilt: a rerun with unchanged inputs only checks, in seconds.
+# New images are smoke-tested. Prints the versions.
 # Knobs: STANDINS_PREFIX=local/ (of every tag), STANDINS_CACHE=/var/cache/visit-counter-standins,
 #   STANDINS_REBUILD=1 (no build cache, Node.js and npm fetched again), STANDINS_REFRESH_ROOTFS=1
 #   (debootstrap again), STANDINS_NODE_SPEC=24 and STANDINS_NPM_SPEC=11 (npm specs for node).
@@ -11,6 +12,7 @@ umask 022
 here=$(cd "$(dirname "$0")" && pwd) P=${STANDINS_PREFIX:-local/} logs=/var/log/visit-counter-setup
 cache=${STANDINS_CACHE:-/var/cache/visit-counter-standins} ca=/etc/ssl/certs/ca-certificates.crt
 rootfs=${P}standin-rootfs:sid base=${P}standin-base:sid node=${P}node:24-slim redis=${P}redis:8 nginx=${P}nginx:1.30
+prometheus=${P}prometheus:v3.5 exporter=${P}nginx-prometheus-exporter:1.5
 export DOCKER_BUILDKIT=0 DEBIAN_FRONTEND=noninteractive   # the classic builder needs no buildx
 say() { printf 'standins: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -86,6 +88,8 @@ build node "$node" --build-arg "BASE_IMAGE=$base" --build-arg "OPENSSL_ARCH=$ope
     --build-arg "NODE_VERSION=$(basename "${node_tgz##*-}" .tgz)" --build-arg "NPM_VERSION=$(basename "${npm_tgz##*-}" .tgz)"
 build redis "$redis" --build-arg "BASE_IMAGE=$base"
 build nginx "$nginx" --build-arg "BASE_IMAGE=$base"
+build prometheus "$prometheus" --build-arg "BASE_IMAGE=$base"
+build prometheus-nginx-exporter "$exporter" --build-arg "BASE_IMAGE=$base"
 
 # Smoke tests of new images. up IMAGE CMD...: a container of IMAGE answers CMD within 10 s.
 up() {
@@ -104,10 +108,17 @@ for img in "${built[@]}"; do case $img in
             "http { resolver 127.0.0.11 valid=1s; upstream u { zone u 64k; server web.invalid:3000 resolve; }" \
             "server { listen 8080; location / { proxy_pass http://u; } } }" >/tmp/t.conf && nginx -t -c /tmp/t.conf'
         up "$nginx" curl -fsS -o /dev/null http://127.0.0.1/ || die "$nginx: nginx did not serve its default page" ;;
+    "$prometheus") # as nobody, with its default config, on the image's volume
+        up "$prometheus" promtool check ready --url=http://127.0.0.1:9090 || die "$prometheus: Prometheus did not become ready" ;;
+    "$exporter") # the official image's entrypoint and user
+        logged smoke docker run --rm "$exporter" --version
+        [[ $(docker image inspect -f '{{.Config.User}}' "$exporter") == 1001:1001 ]] || die "$exporter: not user 1001:1001" ;;
 esac; done
 
 echo "standins: ready in ${SECONDS}s${built:+, built: ${built[*]}}"
-v() { printf '  %-24s %s\n' "$1" "$(docker run --rm --entrypoint sh "$1" -c "$2" 2>&1)"; }
+v() { printf '  %-36s %s\n' "$1" "$(docker run --rm --entrypoint sh "$1" -c "$2" 2>&1)"; }
 v "$node" 'echo node $(node --version) npm $(npm --version)'
 v "$redis" 'redis-server --version | sed -E "s/^Redis server v=([^ ]+).*/redis \1/"'
 v "$nginx" 'nginx -v 2>&1 | sed "s,^nginx version: nginx/,nginx ,"'
+v "$prometheus" 'prometheus --version 2>&1 | sed -E "1!d; s/^prometheus, version ([^ ]+).*/prometheus \1/"'
+v "$exporter" 'nginx-prometheus-exporter --version 2>&1 | sed -E "1!d; s/^nginx_exporter, version ([^ ]+).*/nginx-prometheus-exporter \1/"'

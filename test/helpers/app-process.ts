@@ -19,7 +19,9 @@ export class AppProcess {
 
   constructor(env: Record<string, string>) {
     this.child = spawn(process.execPath, [SERVER], {
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+      // No metrics server unless a test asks for one: several processes (and test runs) must not
+      // all take the default METRICS_PORT.
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout?.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));

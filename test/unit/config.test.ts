@@ -24,6 +24,12 @@ describe('loadConfig', () => {
     assert.equal(config.logLevel, 'info');
     assert.equal(config.replicaName, 'r1');
     assert.deepEqual(config.redis, { url: 'redis://redis:6379', username: undefined, password: undefined, database: 0 });
+    assert.equal(config.metricsPort, 9464);
+  });
+
+  it('takes METRICS_PORT, 0 for no metrics server', () => {
+    assert.equal(loadConfig({ METRICS_PORT: '9100' }).metricsPort, 9100);
+    assert.equal(loadConfig({ METRICS_PORT: '0' }).metricsPort, 0);
   });
 
   it('defaults the replica name to the hostname', () => {
@@ -72,6 +78,9 @@ describe('loadConfig', () => {
     ['REDIS_TIMEOUT_MS too small', { REDIS_TIMEOUT_MS: '1' }, /^REDIS_TIMEOUT_MS must be >= 50/],
     ['REPLICA_NAME with spaces', { REPLICA_NAME: 'a b' }, /^REPLICA_NAME must be printable ASCII/],
     ['REPLICA_NAME too long', { REPLICA_NAME: 'r'.repeat(129) }, /^REPLICA_NAME must NOT have more than 128 characters/],
+    ['METRICS_PORT not a number', { METRICS_PORT: 'prom' }, /^METRICS_PORT must be integer \(got "prom"\)$/],
+    ['METRICS_PORT out of range', { METRICS_PORT: '-1' }, /^METRICS_PORT must be >= 0 \(got "-1"\)$/],
+    ['METRICS_PORT the same as PORT', { PORT: '3000', METRICS_PORT: '3000' }, /^METRICS_PORT must differ from PORT \(both 3000\)/],
   ];
   for (const [what, env, message] of bad) {
     it(`rejects ${what} with one line naming the variable`, () => {
