@@ -10,6 +10,13 @@ export interface Exit {
   stderr: string;
 }
 
+// Servers still running when the test process exits without its after() hooks (process.exit from
+// a signal handler) are killed on the way out rather than left listening.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** The real server entry point (`node src/server.ts`) as a child process. */
 export class AppProcess {
   readonly child: ChildProcess;
@@ -24,10 +31,12 @@ export class AppProcess {
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    running.add(this.child);
     this.child.stdout?.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
     this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
+        running.delete(this.child);
         resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
       });
     });

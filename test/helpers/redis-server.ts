@@ -57,6 +57,14 @@ interface RedisOptions {
   };
 }
 
+// Servers not yet destroyed. A test process that exits without its after() hooks (process.exit
+// from a signal handler, as a runner that stops a file at its first failure does) stops them on
+// the way out, so no redis-server outlives the tests that started it.
+const undestroyed = new Set<RedisServer>();
+process.once('exit', () => {
+  for (const server of undestroyed) server.killNow();
+});
+
 /**
  * A real Redis on a free loopback port with its data in a temporary folder; restartable on the
  * same port with the same data. A redis-server process, or a container of the project's image.
@@ -95,6 +103,7 @@ export class RedisServer {
     if (asInTheStack) writeFileSync(this.passwordFile, asInTheStack.passwordFileText ?? `${password ?? ''}\n`);
     if (asInTheStack?.adminPassword) writeFileSync(join(this.dir, 'redis_admin_password'), `${asInTheStack.adminPassword}\n`);
     const child = how === 'binary' ? this.spawnBinary() : this.spawnContainer();
+    undestroyed.add(this);
     child.stdout?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
     this.process = child;
@@ -232,6 +241,14 @@ export class RedisServer {
   async destroy(): Promise<void> {
     await this.resume();
     await this.stop('SIGKILL');
+    if (this.folder !== undefined) rmSync(this.folder, { recursive: true, force: true });
+    undestroyed.delete(this);
+  }
+
+  /** destroy() for a process on its way out: synchronous, nothing awaited. */
+  killNow(): void {
+    if (this.container !== undefined) spawnSync('docker', ['rm', '--force', this.container], { stdio: 'ignore' });
+    else this.process?.kill('SIGKILL');
     if (this.folder !== undefined) rmSync(this.folder, { recursive: true, force: true });
   }
 }
