@@ -53,7 +53,8 @@ export const summarizeInstance = (view: InstanceView, now: number): InstanceSumm
       appendOnly: redis.aof_enabled === '1',
       appendFsync: redis.appendfsync ?? 'unknown',
       aofRewriteInProgress: redis.aof_rewrite_in_progress === '1',
-      lastAofRewrite: `${redis.aof_last_bgrewrite_status ?? '?'} (took ${redis.aof_last_rewrite_time_sec ?? '?'} s)`,
+      // -1: no rewrite since Redis started.
+      lastAofRewrite: redis.aof_last_rewrite_time_sec === '-1' ? 'none since Redis started' : `${redis.aof_last_bgrewrite_status ?? '?'} (took ${redis.aof_last_rewrite_time_sec ?? '?'} s)`,
       lastAofWrite: redis.aof_last_write_status ?? '?',
       lastSave: Number.isFinite(lastSave) && lastSave > 0 ? new Date(lastSave * 1000).toISOString().replace('.000Z', 'Z') : 'never',
     },

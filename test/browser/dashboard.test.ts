@@ -53,6 +53,8 @@ describeStack('the dashboards in Chromium', import.meta.filename, (stack) => {
         const rows = tab.locator('#replicas tbody tr');
         await waitFor('3 replicas listed', async () => (await rows.count()) === 3, 15_000);
         assert.match((await tab.locator('#redis-aof').textContent()) ?? '', /^on, fsync everysec/);
+        // compose.yaml's REDIS_MAXMEMORY default reaches the stack's Redis, with noeviction.
+        assert.match((await tab.locator('#redis-memory').textContent()) ?? '', / \/ 400\.00M \(noeviction\)$/);
         await checkViews(page, 'dashboard-instance', { readmeImage: true });
         await stack.compose(['up', '--detach', '--no-recreate', '--no-build', '--wait', '--scale', 'web=4'], 120_000);
         await waitFor('a 4th replica on the page', async () => (await rows.count()) === 4, 20_000);

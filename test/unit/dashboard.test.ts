@@ -128,5 +128,10 @@ describe("the operator's dashboard", () => {
     assert.equal(summary.replicas[0]?.lastFiveMinutes, 100 + 60 + 999);
     assert.equal(summary.redis.maxMemory, 'no limit');
     assert.equal(summary.redis.appendFsync, 'everysec');
+    assert.equal(summary.redis.lastAofRewrite, '? (took ? s)');
+    const rewritten = summarizeInstance({ replicas: [], load: [], busiest: [], redis: { aof_last_rewrite_time_sec: '2', aof_last_bgrewrite_status: 'ok' } }, now);
+    assert.equal(rewritten.redis.lastAofRewrite, 'ok (took 2 s)');
+    const never = summarizeInstance({ replicas: [], load: [], busiest: [], redis: { aof_last_rewrite_time_sec: '-1', aof_last_bgrewrite_status: 'ok' } }, now);
+    assert.equal(never.redis.lastAofRewrite, 'none since Redis started');
   });
 });
