@@ -125,7 +125,7 @@ ${chart}
 ${snippets(data)
   .map(
     ({ name, title, text }) =>
-      `<div class="snippet"><label for="snippet-${name}">${escapeHtml(title)}</label><textarea id="snippet-${name}" readonly rows="${text.split('\n').length}">${escapeHtml(text)}</textarea></div>`,
+      `<div class="snippet"><label for="snippet-${name}">${escapeHtml(title)}</label><textarea id="snippet-${name}" readonly wrap="off" spellcheck="false" rows="${text.split('\n').length + 1}">${escapeHtml(text)}</textarea></div>`,
   )
   .join('\n')}
 <p class="muted">Read-only and public, like <code>/get</code>: opening this page counts nothing. <a href="/docs">API documentation</a>.</p>`,
