@@ -3,6 +3,9 @@
 # into /secrets, on the redis_secrets volume that Redis and the app mount read-only:
 #   redis_password  the password of Redis's `counter` user (Redis and the app)
 #   admin_token     the token of the operator's dashboard (the app: /dashboard)
+#   replication_password, sentinel_password   the HA users' (compose.ha.yaml, docs/redis-ha.md):
+#                   replicas log into their master as `replication`, sentinels into the nodes
+#                   and each other as `sentinel`; always random (no operator's file)
 # For each:
 #   - the operator's own file set (REDIS_PASSWORD_FILE, ADMIN_TOKEN_FILE; mounted here as
 #     /run/secrets/own_<name>, non-empty): that file, copied at every start, so a changed file
@@ -40,3 +43,5 @@ write_secret() { # name, what it is
 
 write_secret redis_password "Redis password"
 write_secret admin_token "admin token"
+write_secret replication_password "replication password"
+write_secret sentinel_password "sentinel password"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Starts redis-server with the committed redis.conf plus what comes from the environment: the
 # app user's password (from a secret file), the fsync policy, the memory bound, where to listen
-# and write. The settings reach Redis on stdin, never on argv, so they do not show in `ps`; the password only
+# and write, and for Sentinel HA (docs/redis-ha.md) whose replica it is and the users replication
+# and the sentinels log in as. The settings reach Redis on stdin, never on argv, so they do not show in `ps`; the password only
 # as its SHA-256. Then loads the counting service's functions (functions/counter.lua) and moves a
 # first-release count into the new layout. The integration tests run this same script on the host.
 set -eu
@@ -45,6 +46,48 @@ if [ -n "${REDIS_ADMIN_PASSWORD_FILE:-}" ]; then
   admin="user admin on #$(sha256 "$admin_password") ~* &* +@all"
 fi
 
+# Sentinel HA (all optional; see docs/redis-ha.md):
+#   REDIS_REPLICA_OF="host port"       start as a replica of that master (it gets the functions
+#                                      with the data, so they are loaded on the master only);
+#   REDIS_REPLICATION_PASSWORD_FILE    a `replication` user that may only replicate (PSYNC,
+#                                      REPLCONF, PING), and this node logs into its master as it;
+#   REDIS_SENTINEL_PASSWORD_FILE       a `sentinel` user with the commands Sentinel needs to
+#                                      watch a node and fail it over, nothing else;
+#   REDIS_MIN_REPLICAS_TO_WRITE / REDIS_MIN_REPLICAS_MAX_LAG   a master refuses writes (NOREPLICAS)
+#                                      unless that many replicas acknowledged within that many
+#                                      seconds: a master cut off from its replicas stops counting.
+ha=""
+replica_of="${REDIS_REPLICA_OF:-}"
+if [ -n "$replica_of" ]; then
+  case "$replica_of" in
+    *[!A-Za-z0-9.:\ -]*|*' '*' '*|' '*|*' '|*' '*[!0-9]*) fail "REDIS_REPLICA_OF must be \"host port\" (got \"$replica_of\")" ;;
+    *' '*) ;;
+    *) fail "REDIS_REPLICA_OF must be \"host port\" (got \"$replica_of\")" ;;
+  esac
+  ha="$ha
+replicaof $replica_of"
+fi
+if [ -n "${REDIS_REPLICATION_PASSWORD_FILE:-}" ]; then
+  replication_password=$(secret REDIS_REPLICATION_PASSWORD_FILE "$REDIS_REPLICATION_PASSWORD_FILE") || exit 78
+  # masterauth in clear: Redis needs it to log in; it reaches Redis on stdin, not argv.
+  ha="$ha
+user replication on #$(sha256 "$replication_password") resetchannels -@all +psync +replconf +ping
+masteruser replication
+masterauth $replication_password"
+fi
+if [ -n "${REDIS_SENTINEL_PASSWORD_FILE:-}" ]; then
+  sentinel_password=$(secret REDIS_SENTINEL_PASSWORD_FILE "$REDIS_SENTINEL_PASSWORD_FILE") || exit 78
+  # The commands Sentinel sends to a node (Redis's Sentinel documentation, "Redis access control
+  # list authentication"), and its hello channel; CLIENT PAUSE for planned-failover.sh.
+  ha="$ha
+user sentinel on #$(sha256 "$sentinel_password") resetchannels &__sentinel__:hello -@all +multi +exec +slaveof +replicaof +ping +subscribe +publish +config|rewrite +role +info +client|setname +client|kill +script|kill +client|pause +client|unpause"
+fi
+min_replicas="${REDIS_MIN_REPLICAS_TO_WRITE:-0}"
+max_lag="${REDIS_MIN_REPLICAS_MAX_LAG:-10}"
+case "$min_replicas$max_lag" in
+  *[!0-9]*) fail "REDIS_MIN_REPLICAS_TO_WRITE and REDIS_MIN_REPLICAS_MAX_LAG must be whole numbers (got \"$min_replicas\", \"$max_lag\")" ;;
+esac
+
 rules=$(grep -v '^#' "$conf_dir/counter-user.acl" | grep . | tail -n 1) || fail "no rules in $conf_dir/counter-user.acl"
 [ -r "$conf_dir/functions/counter.lua" ] || fail "no functions in $conf_dir/functions/counter.lua"
 
@@ -55,6 +98,8 @@ loader_password=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 loader_hash=$(sha256 "$loader_password")
 
 load_functions() {
+  # A replica gets the functions from its master, and refuses FUNCTION LOAD.
+  [ -z "$replica_of" ] || return 0
   export REDISCLI_AUTH="$loader_password"
   cli() { redis-cli -p "$port" --user loader --no-auth-warning "$@"; }
   # Loading the append-only file of a large data set takes a while: wait as long as Redis runs
@@ -69,6 +114,10 @@ load_functions() {
   # The fsync policy in effect, for the operator's dashboard (the app may not run CONFIG).
   cli HSET '{instance}:config' appendfsync "$(cli CONFIG GET appendfsync | tail -n 1)" >/dev/null
   echo "start-redis: counter functions loaded"
+  # Only now may the master refuse writes without replicas: these writes come before any replica.
+  if [ "$min_replicas" != 0 ]; then
+    [ "$(cli CONFIG SET min-replicas-to-write "$min_replicas")" = OK ] || { echo "start-redis: CONFIG SET min-replicas-to-write failed" >&2; return 1; }
+  fi
 }
 # In the background, so that redis-server below can be PID 1 (see the note on exec).
 load_functions </dev/null &
@@ -80,14 +129,23 @@ load_functions </dev/null &
 #
 # A here-document, not a pipe: in a pipeline `exec` only replaces a subshell, which left this
 # shell as PID 1; it ignores SIGTERM, so `docker stop` waited 10 s and then SIGKILLed Redis.
-exec redis-server "$conf_dir/redis.conf" - <<CONF
-dir ${REDIS_DATA_DIR:-/data}
+#
+# Redis runs from a copy of redis.conf in its data folder, made anew at every start: CONFIG
+# REWRITE (which Sentinel sends with every failover) rewrites the file Redis started from, and
+# the committed one (read-only in the image) must stay as it is.
+data_dir="${REDIS_DATA_DIR:-/data}"
+cp "$conf_dir/redis.conf" "$data_dir/redis-running.conf"
+exec redis-server "$data_dir/redis-running.conf" - <<CONF
+dir $data_dir
 port $port
 ${REDIS_BIND:+bind $REDIS_BIND}
 user default off resetpass ~* &* +@all
 user counter on #$hash $rules
-user loader on #$loader_hash resetchannels resetkeys ~visits ~c:{default/visits} ~{instance}:config -@all +ping +function|load +fcall +get +hincrby +hexists +del +hset +config|get
+user loader on #$loader_hash resetchannels resetkeys ~visits ~c:{default/visits} ~{instance}:config -@all +ping +function|load +fcall +get +hincrby +hexists +del +hset +config|get +config|set
 $admin
 appendfsync $fsync
 maxmemory $maxmemory
+min-replicas-to-write $([ -n "$replica_of" ] && echo "$min_replicas" || echo 0)
+min-replicas-max-lag $max_lag
+$ha
 CONF

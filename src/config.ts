@@ -5,12 +5,35 @@ import { envSchema } from 'env-schema';
 import proxyAddr from 'proxy-addr';
 import { isTimeZone } from './counters/days.ts';
 
-export interface RedisConnection {
+/** One Redis at a URL (the default). */
+export interface SingleRedisConnection {
+  kind?: 'single';
   url: string;
   username?: string;
   password?: string;
   database: number;
 }
+
+export interface RedisNodeAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Redis with Sentinel: the app asks the sentinels which node is the master and follows it through
+ * failovers. The same user and password log into the sentinels and the Redis nodes.
+ */
+export interface SentinelRedisConnection {
+  kind: 'sentinel';
+  sentinels: RedisNodeAddress[];
+  /** The name the sentinels monitor the master under (`sentinel monitor NAME ...`). */
+  masterName: string;
+  username?: string;
+  password?: string;
+  database: number;
+}
+
+export type RedisConnection = SingleRedisConnection | SentinelRedisConnection;
 
 export interface Config {
   host: string;
@@ -81,6 +104,14 @@ const schema = {
     REDIS_PASSWORD_FILE: { type: 'string', minLength: 1 },
     REDIS_DB: { type: 'integer', minimum: 0, maximum: 15, default: 0 },
     REDIS_URL: { type: 'string', pattern: '^rediss?://', errorMessage: { pattern: 'must start with redis:// or rediss://' } },
+    REDIS_SENTINELS: { type: 'string', minLength: 1 },
+    REDIS_SENTINEL_MASTER: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 128,
+      pattern: '^[A-Za-z0-9._-]+$',
+      errorMessage: { pattern: 'must be letters, digits, dots, dashes or underscores' },
+    },
     REDIS_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 10000, default: 500 },
     COUNTER_TIMEZONE: { type: 'string', minLength: 1, default: 'UTC' },
     COUNTER_TTL_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },
@@ -108,6 +139,8 @@ interface RawEnv {
   REDIS_PASSWORD_FILE?: string;
   REDIS_DB: number;
   REDIS_URL?: string;
+  REDIS_SENTINELS?: string;
+  REDIS_SENTINEL_MASTER?: string;
   REDIS_TIMEOUT_MS: number;
   COUNTER_TIMEZONE: string;
   COUNTER_TTL_DAYS: number;
@@ -155,6 +188,35 @@ const redisFromUrl = (raw: string, username?: string, password?: string): RedisC
     username: url.username ? decodeURIComponent(url.username) : username,
     password: url.password ? decodeURIComponent(url.password) : password,
     database: dbPath === '' ? 0 : Number(dbPath),
+  };
+};
+
+// host:port, host:port ... (IPv6 as [address]:port); a port is required: sentinels listen on
+// 26379 by convention, and a silent default would hide a missing one.
+const parseSentinels = (value: string): RedisNodeAddress[] => {
+  const nodes = value.split(',').map((part) => part.trim());
+  return nodes.map((node) => {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(node);
+    const port = Number(match?.[3]);
+    if (!match || port < 1 || port > 65535) {
+      throw new ConfigError(`REDIS_SENTINELS must be a comma-separated list of host:port (got ${JSON.stringify(value)})`);
+    }
+    return { host: match[1] ?? match[2] ?? '', port };
+  });
+};
+
+const sentinelConnection = (raw: RawEnv, password: string | undefined): SentinelRedisConnection | undefined => {
+  if (raw.REDIS_SENTINELS === undefined && raw.REDIS_SENTINEL_MASTER === undefined) return undefined;
+  if (raw.REDIS_SENTINELS === undefined) throw new ConfigError('REDIS_SENTINEL_MASTER is set but REDIS_SENTINELS is not; set both or neither');
+  if (raw.REDIS_SENTINEL_MASTER === undefined) throw new ConfigError('REDIS_SENTINELS is set but REDIS_SENTINEL_MASTER is not; set both or neither');
+  if (raw.REDIS_URL !== undefined) throw new ConfigError('REDIS_URL and REDIS_SENTINELS are both set; set only one');
+  return {
+    kind: 'sentinel',
+    sentinels: parseSentinels(raw.REDIS_SENTINELS),
+    masterName: raw.REDIS_SENTINEL_MASTER,
+    username: raw.REDIS_USERNAME,
+    password,
+    database: raw.REDIS_DB,
   };
 };
 
@@ -223,14 +285,14 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   if (!isTimeZone(raw.COUNTER_TIMEZONE)) {
     throw new ConfigError(`COUNTER_TIMEZONE must be an IANA time zone name such as UTC or Europe/Berlin (got ${JSON.stringify(raw.COUNTER_TIMEZONE)})`);
   }
-  const redis = raw.REDIS_URL
+  const redis = sentinelConnection(raw, password) ?? (raw.REDIS_URL
     ? redisFromUrl(raw.REDIS_URL, raw.REDIS_USERNAME, password)
     : {
         url: `redis://${raw.REDIS_HOST.includes(':') ? `[${raw.REDIS_HOST}]` : raw.REDIS_HOST}:${raw.REDIS_PORT}`,
         username: raw.REDIS_USERNAME,
         password,
         database: raw.REDIS_DB,
-      };
+      });
   if (raw.METRICS_PORT === raw.PORT) throw new ConfigError(`METRICS_PORT must differ from PORT (both ${raw.PORT}); 0 turns the metrics server off`);
   return {
     host: raw.HOST,

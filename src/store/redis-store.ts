@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { createClient, ErrorReply } from 'redis';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ErrorReply } from 'redis';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RedisConnection } from '../config.ts';
 import { compactDay, isoDay, lastDays, secondsLeftInDay } from '../counters/days.ts';
@@ -7,6 +7,7 @@ import { pathOfCounter, type CounterId } from '../counters/names.ts';
 import { visitorHash } from '../counters/visitors.ts';
 import { StoreFaultError, StoreUnavailableError, type CounterChanges, type CounterStore, type Refusal, type Visitor } from './counter-store.ts';
 import { FUNCTIONS_VERSION, MARKER_TTL_SECONDS, STATS_KEY, UPDATES_CHANNEL, counterKeys, instanceKeys, saltKey } from './keys.ts';
+import { createRedisClient } from './redis-clients.ts';
 import { parseInstance, LOAD_BUCKET_SECONDS, LOAD_BUCKETS } from './instance-view.ts';
 
 export interface RedisStoreOptions {
@@ -59,8 +60,10 @@ const withDeadline = <T>(pending: Promise<T>, ms: number): Promise<T> =>
 
 // Error replies that mean "not now" rather than "wrong": Redis loading its data, busy with a
 // script, or a cluster or replica in transition. They pass like an outage; every other error
-// reply is a fault (see StoreFaultError).
-const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b/;
+// reply is a fault (see StoreFaultError). A failover is an outage: a master cut off from its
+// replicas refuses writes (NOREPLICAS, min-replicas-to-write), a demoted one answers READONLY
+// and ends blocked calls (UNBLOCKED), a replica without its master MASTERDOWN.
+const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN|NOREPLICAS|READONLY|UNBLOCKED)\b/;
 
 type Reply = (number | string)[];
 const REFUSALS: Record<number, Refusal | undefined> = { 0: { status: 'missing' }, 2: { status: 'forbidden' } };
@@ -69,27 +72,7 @@ const refusal = (code: number | string | undefined): Refusal => REFUSALS[Number(
 export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
   const { connection, timeoutMs, log, historyDays, timeZone } = options;
   const ttl = options.ttlDays * 86_400;
-  const client = createClient({
-    url: connection.url,
-    username: connection.username,
-    password: connection.password,
-    database: connection.database,
-    // The app's Redis user may run only PING and the functions; CLIENT SETINFO is not among it.
-    disableClientInfo: true,
-    // Without this, commands issued while Redis is away would queue without bound and all
-    // run at reconnect: late, and after their clients were already told 503.
-    disableOfflineQueue: true,
-    // A stalled Redis (SIGSTOP, overload) keeps the socket open, so replies stop but nothing
-    // errors: bound what can wait, and give up on each command at the deadline below.
-    commandsQueueMaxLength: 10_000,
-    // No per-command timeout from node-redis (0 turns off its 5 s default): it only covers a
-    // command not yet written, and commands are written at once (the queue bound above fits in
-    // the socket buffer), while withDeadline covers the whole wait. It costs an
-    // AbortSignal.timeout per command that lives on, with its timer, until it fires: thousands
-    // alive under load, ~80 MB more peak RSS per replica and ~25 % of the CPU time per request.
-    commandOptions: { timeout: 0 },
-    socket: { connectTimeout: Math.max(timeoutMs, 1000), reconnectStrategy: reconnectDelay },
-  });
+  const client = createRedisClient(connection, { connectTimeoutMs: Math.max(timeoutMs, 1000), reconnectDelay });
 
   let lastError = '';
   client.on('error', (error: Error) => {
@@ -179,9 +162,13 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
     pending.keysUpdated += updated;
   };
 
-  // The idempotency marker goes last among a mutating function's keys.
-  const withMarker = (keys: ReturnType<typeof counterKeys>, names: string[], idempotencyKey?: string) =>
-    idempotencyKey === undefined ? names : [...names, keys.marker(idempotencyKey)];
+  // The idempotency marker goes last among a mutating function's keys. A client that may send a
+  // command twice by itself (Sentinel, after a failover) gets one on every write, so that the
+  // second send is answered with the first result instead of counting again.
+  const withMarker = (keys: ReturnType<typeof counterKeys>, names: string[], idempotencyKey?: string) => {
+    const key = idempotencyKey ?? (client.resendsCommands ? randomUUID() : undefined);
+    return key === undefined ? names : [...names, keys.marker(key)];
+  };
 
   // /set and /update: one argument, the presented owner digest; reply[0] is 1 when it changed.
   const change = async (fn: string, id: CounterId, argument: number, ownerDigest: string, idempotencyKey?: string) => {

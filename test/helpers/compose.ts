@@ -48,6 +48,8 @@ export interface StackOptions {
   /** The password file's mode (0o644 by default) and what follows the password in it ("\n"). */
   passwordFileMode?: number;
   passwordFileEnd?: string;
+  /** Override files after compose.yaml (e.g. compose.ha.yaml), relative to the repository. */
+  overrides?: string[];
 }
 
 /**
@@ -67,10 +69,13 @@ export class ComposeStack {
   /** False: no REDIS_PASSWORD_FILE, the stack makes its own random password (then `password` is unused). */
   readonly ownPassword: boolean;
 
-  constructor(extraEnv: Record<string, string> = {}, { ownPassword = true, passwordFileMode = 0o644, passwordFileEnd = '\n' }: StackOptions = {}) {
+  private readonly overrides: string[];
+
+  constructor(extraEnv: Record<string, string> = {}, { ownPassword = true, passwordFileMode = 0o644, passwordFileEnd = '\n', overrides = [] }: StackOptions = {}) {
     writeFileSync(this.passwordFile, `${this.password}${passwordFileEnd}`, { mode: passwordFileMode });
     this.extraEnv = { ...extraEnv };
     this.ownPassword = ownPassword;
+    this.overrides = overrides.map((file) => join(ROOT, file));
   }
   /** True from the first `up` until a `down` succeeded: something may exist that must be removed. */
   private mayExist = false;
@@ -96,7 +101,8 @@ export class ComposeStack {
   }
 
   private composeArgs(args: string[]): string[] {
-    return ['compose', '--project-name', this.project, '--file', COMPOSE_FILE, '--project-directory', ROOT, '--ansi', 'never', ...args];
+    const files = [COMPOSE_FILE, ...this.overrides].flatMap((file) => ['--file', file]);
+    return ['compose', '--project-name', this.project, ...files, '--project-directory', ROOT, '--ansi', 'never', ...args];
   }
 
   /** `docker compose -p PROJECT ...`; rejects with the output when it fails. */

@@ -54,6 +54,8 @@ interface RedisOptions {
     maxmemory?: string;
     /** The password file's text exactly (line ends and all); `password` and a newline when unset. */
     passwordFileText?: string;
+    /** More of start-redis.sh's settings (e.g. REDIS_REPLICA_OF); read at each start. */
+    env?: Record<string, string>;
   };
 }
 
@@ -126,6 +128,7 @@ export class RedisServer {
       REDIS_APPENDFSYNC: this.options.asInTheStack?.appendfsync ?? 'everysec',
       ...(this.options.asInTheStack?.maxmemory ? { REDIS_MAXMEMORY: this.options.asInTheStack.maxmemory } : {}),
       ...(this.options.asInTheStack?.adminPassword ? { REDIS_ADMIN_PASSWORD_FILE: join(dataDir, 'redis_admin_password') } : {}),
+      ...this.options.asInTheStack?.env,
     };
   }
 

@@ -64,6 +64,33 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ REDIS_PASSWORD_FILE: '/x', REDIS_PASSWORD: 'y' }), /both set/);
   });
 
+  it('follows a master through Sentinel with REDIS_SENTINELS and REDIS_SENTINEL_MASTER, with the same user, password and database', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: 'sentinel-1:26379, 10.0.0.7:26380,[fd00::1]:26381',
+      REDIS_SENTINEL_MASTER: 'counter',
+      REDIS_USERNAME: 'counter',
+      REDIS_PASSWORD: 's3cret',
+      REDIS_DB: '1',
+      REDIS_HOST: 'ignored',
+    });
+    assert.deepEqual(config.redis, {
+      kind: 'sentinel',
+      sentinels: [
+        { host: 'sentinel-1', port: 26379 },
+        { host: '10.0.0.7', port: 26380 },
+        { host: 'fd00::1', port: 26381 },
+      ],
+      masterName: 'counter',
+      username: 'counter',
+      password: 's3cret',
+      database: 1,
+    });
+  });
+
+  it('keeps the single-Redis settings when the Sentinel ones are unset or empty', () => {
+    assert.deepEqual(loadConfig({ REDIS_SENTINELS: '', REDIS_SENTINEL_MASTER: '' }).redis, { url: 'redis://redis:6379', username: undefined, password: undefined, database: 0 });
+  });
+
   it('treats empty values as unset', () => {
     assert.equal(loadConfig({ REDIS_PASSWORD: '', PORT: '' }).port, 3000);
   });
@@ -75,6 +102,13 @@ describe('loadConfig', () => {
     ['LOG_LEVEL unknown', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of fatal, error/],
     ['REDIS_URL wrong scheme', { REDIS_URL: 'http://x' }, /^REDIS_URL must start with redis:\/\/ or rediss:\/\//],
     ['REDIS_URL bad database', { REDIS_URL: 'redis://h/x' }, /^REDIS_URL database must be a number from 0 to 15/],
+    ['REDIS_SENTINELS without a port', { REDIS_SENTINELS: 'sentinel-1', REDIS_SENTINEL_MASTER: 'm' }, /^REDIS_SENTINELS must be a comma-separated list of host:port \(got "sentinel-1"\)$/],
+    ['REDIS_SENTINELS with an empty entry', { REDIS_SENTINELS: 'a:26379,,b:26379', REDIS_SENTINEL_MASTER: 'm' }, /^REDIS_SENTINELS must be a comma-separated list of host:port/],
+    ['REDIS_SENTINELS port out of range', { REDIS_SENTINELS: 'a:70000', REDIS_SENTINEL_MASTER: 'm' }, /^REDIS_SENTINELS must be a comma-separated list of host:port \(got "a:70000"\)$/],
+    ['REDIS_SENTINELS without REDIS_SENTINEL_MASTER', { REDIS_SENTINELS: 'a:26379' }, /^REDIS_SENTINELS is set but REDIS_SENTINEL_MASTER is not/],
+    ['REDIS_SENTINEL_MASTER without REDIS_SENTINELS', { REDIS_SENTINEL_MASTER: 'm' }, /^REDIS_SENTINEL_MASTER is set but REDIS_SENTINELS is not/],
+    ['REDIS_SENTINEL_MASTER with a space', { REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_MASTER: 'my master' }, /^REDIS_SENTINEL_MASTER must be letters, digits, dots, dashes or underscores \(got "my master"\)$/],
+    ['REDIS_SENTINELS with REDIS_URL', { REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_MASTER: 'm', REDIS_URL: 'redis://h:1' }, /^REDIS_URL and REDIS_SENTINELS are both set; set only one$/],
     ['REDIS_TIMEOUT_MS too small', { REDIS_TIMEOUT_MS: '1' }, /^REDIS_TIMEOUT_MS must be >= 50/],
     ['REPLICA_NAME with spaces', { REPLICA_NAME: 'a b' }, /^REPLICA_NAME must be printable ASCII/],
     ['REPLICA_NAME too long', { REPLICA_NAME: 'r'.repeat(129) }, /^REPLICA_NAME must NOT have more than 128 characters/],
