@@ -10,6 +10,13 @@ export interface RedisConnection {
   username?: string;
   password?: string;
   database: number;
+  /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); when set, `url` is unused. */
+  clusterNodes?: ClusterNode[];
+}
+
+export interface ClusterNode {
+  host: string;
+  port: number;
 }
 
 export interface Config {
@@ -81,6 +88,7 @@ const schema = {
     REDIS_PASSWORD_FILE: { type: 'string', minLength: 1 },
     REDIS_DB: { type: 'integer', minimum: 0, maximum: 15, default: 0 },
     REDIS_URL: { type: 'string', pattern: '^rediss?://', errorMessage: { pattern: 'must start with redis:// or rediss://' } },
+    REDIS_CLUSTER_NODES: { type: 'string', minLength: 1 },
     REDIS_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 10000, default: 500 },
     COUNTER_TIMEZONE: { type: 'string', minLength: 1, default: 'UTC' },
     COUNTER_TTL_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },
@@ -108,6 +116,7 @@ interface RawEnv {
   REDIS_PASSWORD_FILE?: string;
   REDIS_DB: number;
   REDIS_URL?: string;
+  REDIS_CLUSTER_NODES?: string;
   REDIS_TIMEOUT_MS: number;
   COUNTER_TIMEZONE: string;
   COUNTER_TTL_DAYS: number;
@@ -194,6 +203,38 @@ const checkTrustedProxies = (value: string | undefined): string | undefined => {
   return value;
 };
 
+// host:port, or [v6-address]:port, separated by commas; a few are enough (the client learns the rest).
+const NODE = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:,[\]]+)):([0-9]{1,5})$/;
+const parseClusterNodes = (value: string): ClusterNode[] => {
+  const nodes = value.split(',').map((part) => part.trim()).filter((part) => part !== '').map((part) => {
+    const match = NODE.exec(part);
+    const port = Number(match?.[3]);
+    if (!match || port < 1 || port > 65535) {
+      throw new ConfigError(`REDIS_CLUSTER_NODES must be a comma-separated list of host:port, such as redis-1:6379,redis-2:6379 (got ${JSON.stringify(value)})`);
+    }
+    return { host: match[1] ?? match[2] ?? '', port };
+  });
+  if (nodes.length === 0) throw new ConfigError('REDIS_CLUSTER_NODES names no node');
+  return nodes;
+};
+
+// A Cluster has one database (0) and is reached through its nodes, not one URL; REDIS_HOST and
+// REDIS_PORT (which the Compose file always sets) are ignored.
+const redisCluster = (raw: RawEnv, password: string | undefined): RedisConnection | undefined => {
+  if (raw.REDIS_CLUSTER_NODES === undefined) return undefined;
+  if (raw.REDIS_URL !== undefined) throw new ConfigError('REDIS_CLUSTER_NODES and REDIS_URL are both set; set only one');
+  if (raw.REDIS_DB !== 0) throw new ConfigError(`REDIS_DB must be 0 with REDIS_CLUSTER_NODES: a Redis Cluster has only database 0 (got ${raw.REDIS_DB})`);
+  const clusterNodes = parseClusterNodes(raw.REDIS_CLUSTER_NODES);
+  const first = clusterNodes[0] as ClusterNode;
+  return {
+    url: `redis://${first.host.includes(':') ? `[${first.host}]` : first.host}:${first.port}`,
+    username: raw.REDIS_USERNAME,
+    password,
+    database: 0,
+    clusterNodes,
+  };
+};
+
 /** Reads and validates the environment; throws ConfigError with a one-line message on bad input. */
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   // Empty strings are how Compose passes an unset `${VAR:-}`; treat them as absent.
@@ -223,14 +264,14 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   if (!isTimeZone(raw.COUNTER_TIMEZONE)) {
     throw new ConfigError(`COUNTER_TIMEZONE must be an IANA time zone name such as UTC or Europe/Berlin (got ${JSON.stringify(raw.COUNTER_TIMEZONE)})`);
   }
-  const redis = raw.REDIS_URL
+  const redis = redisCluster(raw, password) ?? (raw.REDIS_URL
     ? redisFromUrl(raw.REDIS_URL, raw.REDIS_USERNAME, password)
     : {
         url: `redis://${raw.REDIS_HOST.includes(':') ? `[${raw.REDIS_HOST}]` : raw.REDIS_HOST}:${raw.REDIS_PORT}`,
         username: raw.REDIS_USERNAME,
         password,
         database: raw.REDIS_DB,
-      };
+      });
   if (raw.METRICS_PORT === raw.PORT) throw new ConfigError(`METRICS_PORT must differ from PORT (both ${raw.PORT}); 0 turns the metrics server off`);
   return {
     host: raw.HOST,
