@@ -3,6 +3,9 @@ import { createCluster } from 'redis';
 import type { ClusterNode } from '../config.ts';
 import type { NodeOptions, StoreClient, StoreClientSettings } from './store-client.ts';
 
+const TRYAGAIN_RETRIES = 5;
+const TRYAGAIN_PAUSE_MS = 20;
+
 /**
  * The store's connection to a Redis Cluster (REDIS_CLUSTER_NODES). Every call of the counter
  * functions names its keys, and all keys of one call share a hash tag (see keys.ts), so one call
@@ -52,7 +55,18 @@ export const createClusterStoreClient = (seeds: ClusterNode[], options: NodeOpti
     connect() {
       void connect();
     },
-    send: <T>(firstKey: string | undefined, command: string[]) => cluster.sendCommand<T>(firstKey, false, command),
+    async send<T>(firstKey: string | undefined, command: string[]): Promise<T> {
+      // While a slot moves, a call whose keys are split between the two nodes is refused with
+      // TRYAGAIN (not run): try again a few times, briefly, before it becomes a 503.
+      for (let retry = 0; ; retry += 1) {
+        try {
+          return await cluster.sendCommand<T>(firstKey, false, command);
+        } catch (error) {
+          if (retry >= TRYAGAIN_RETRIES || !(error instanceof Error) || !error.message.startsWith('TRYAGAIN')) throw error;
+          await sleep(TRYAGAIN_PAUSE_MS);
+        }
+      }
+    },
     // Functions are loaded per node (start-redis.sh), so each master is asked, not a random one.
     sendToEveryMaster: <T>(command: string[]) =>
       Promise.all(cluster.masters.map(async (master) => (await cluster.nodeClient(master)).sendCommand<T>(command))),

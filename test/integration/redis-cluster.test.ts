@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +16,7 @@ import { createRedisStore } from '../../src/store/redis-store.ts';
 import { checkCounterHistory, type Operation } from '../helpers/counter-history.ts';
 import { CLUSTER_ADMIN, CLUSTER_COUNTER, LocalRedisCluster } from '../helpers/redis-cluster.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { run } from '../helpers/run.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const NODE_TIMEOUT_MS = 2000;
@@ -261,6 +265,31 @@ describe('a Redis Cluster of three masters and three replicas, through the store
     const entry = (await cluster.entries()).find((candidate) => candidate.port === victim.port);
     assert.equal(entry?.role, 'replica');
     await waitFor('the count replicated to the old master', async () => (await cluster.readOnReplica(victim, 'HGET', counterKeys(id).counter, 'v')) === String(after), 10_000);
+  });
+});
+
+describe('start-redis.sh for a Cluster node', () => {
+  const start = (env: Record<string, string>) =>
+    run('sh', [fileURLToPath(new URL('../../redis/start-redis.sh', import.meta.url))], {
+      env: { PATH: process.env.PATH ?? '', REDIS_CONF_DIR: fileURLToPath(new URL('../../redis/', import.meta.url)), REDIS_PASSWORD_FILE: '/dev/null', ...env },
+      timeoutMs: 10_000,
+    });
+  const folder = mkdtempSync(join(tmpdir(), 'vc-cluster-'));
+  const password = join(folder, 'pw');
+  writeFileSync(password, 'pw\n');
+  after(() => { rmSync(folder, { recursive: true, force: true }); });
+
+  it('refuses a bad REDIS_CLUSTER, a missing replication password or a bad node timeout, naming the setting (exit 78)', async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ REDIS_CLUSTER: 'maybe' }, /^start-redis: REDIS_CLUSTER must be yes or no \(got "maybe"\)$/m],
+      [{ REDIS_CLUSTER: 'yes', REDIS_REPLICATION_PASSWORD_FILE: join(folder, 'missing') }, /^start-redis: REDIS_REPLICATION_PASSWORD_FILE cannot be read/m],
+      [{ REDIS_CLUSTER: 'yes', REDIS_REPLICATION_PASSWORD_FILE: password, REDIS_CLUSTER_NODE_TIMEOUT: '5s' }, /^start-redis: REDIS_CLUSTER_NODE_TIMEOUT must be milliseconds/m],
+    ];
+    for (const [env, message] of cases) {
+      const result = await start({ REDIS_PASSWORD_FILE: password, ...env });
+      assert.equal(result.code, 78, JSON.stringify(env));
+      assert.match(result.stderr, message);
+    }
   });
 });
 
