@@ -25,6 +25,10 @@ const refreshChart = () => {
     const url = new URL(chart.src, location.href);
     url.searchParams.set('t', String(Date.now()));
     chart.src = url.pathname + url.search;
+    const narrow = document.getElementById('chart-narrow');
+    const narrowUrl = new URL(narrow.srcset, location.href);
+    narrowUrl.searchParams.set('t', String(Date.now()));
+    narrow.srcset = narrowUrl.pathname + narrowUrl.search;
     const badge = document.getElementById('badge-preview');
     const badgeUrl = new URL(badge.src, location.href);
     badgeUrl.searchParams.set('t', String(Date.now()));

@@ -4,7 +4,7 @@ import type { CounterSnapshot } from '../live/activity.ts';
 import { escapeHtml, page } from '../pages.ts';
 import { COLOR_NAMES, STYLES } from '../routes/api/badge.ts';
 import type { DayCount } from '../store/counter-store.ts';
-import { CHART_HEIGHT, CHART_WIDTH } from './chart.ts';
+import { CHART_SIZES } from './chart.ts';
 import { formatDay, formatNumber } from './format.ts';
 
 export const RANGES = [30, 90, 365] as const;
@@ -83,9 +83,10 @@ export const counterPage = (data: CounterPageData): string => {
     historyDays === 0
       ? '<p class="muted">History is off on this server (HISTORY_DAYS=0).</p>'
       : `<nav class="ranges" aria-label="Days shown">${rangeLinks}</nav>
-<figure class="chart">
-<img id="chart" src="/chart/${pathHtml}?days=${shown}" width="${CHART_WIDTH}" height="${CHART_HEIGHT}" alt="Bar chart of hits and unique visitors per day over the last ${shown} days; the same figures are in the table below.">
-</figure>
+<figure class="chart"><picture>
+<source id="chart-narrow" media="(max-width: 40rem)" srcset="/chart/${pathHtml}?days=${shown}&#38;size=narrow" width="${CHART_SIZES.narrow.width}" height="${CHART_SIZES.narrow.height}">
+<img id="chart" src="/chart/${pathHtml}?days=${shown}" width="${CHART_SIZES.wide.width}" height="${CHART_SIZES.wide.height}" alt="Bar chart of hits and unique visitors per day over the last ${shown} days; the same figures are in the table below.">
+</picture></figure>
 <details>
 <summary>The last ${shown} days as a table</summary>
 <div class="table-wrap" tabindex="0" role="region" aria-label="Hits and unique visitors per day"><table id="history">
@@ -124,7 +125,7 @@ ${chart}
 ${snippets(data)
   .map(
     ({ name, title, text }) =>
-      `<div class="snippet"><label for="snippet-${name}">${escapeHtml(title)}</label><textarea id="snippet-${name}" readonly rows="${text.split('\n').length}">${escapeHtml(text)}</textarea></div>`,
+      `<div class="snippet"><label for="snippet-${name}">${escapeHtml(title)}</label><textarea id="snippet-${name}" readonly wrap="off" spellcheck="false" rows="${text.split('\n').length + 1}">${escapeHtml(text)}</textarea></div>`,
   )
   .join('\n')}
 <p class="muted">Read-only and public, like <code>/get</code>: opening this page counts nothing. <a href="/docs">API documentation</a>.</p>`,

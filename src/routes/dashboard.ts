@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { historyChart } from '../dashboard/chart.ts';
+import { type ChartSize, historyChart } from '../dashboard/chart.ts';
 import { presentsAdminToken } from '../dashboard/admin-token.ts';
 import { counterPage, noCounterPage, RANGES, type Range } from '../dashboard/counter-page.ts';
 import { instancePage, summarizeInstance } from '../dashboard/instance-page.ts';
@@ -32,7 +32,10 @@ const pageQuery = {
   },
 } as const;
 
-const chartQuery = { type: 'object', properties: { days: { type: 'integer', minimum: 1, maximum: 365, default: 30 } } } as const;
+const chartQuery = {
+  type: 'object',
+  properties: { days: { type: 'integer', minimum: 1, maximum: 365, default: 30 }, size: { type: 'string', enum: ['wide', 'narrow'], default: 'wide' } },
+} as const;
 
 /** Renders of a chart kept this long: each costs ~10 ms of CPU, and a live page asks again on every change. */
 const CHART_CACHE_MS = 2_000;
@@ -97,13 +100,14 @@ const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, { adminToken
   }
 
   for (const { url, params } of counterUrls('/chart')) {
-    app.get<{ Params: CounterParams; Querystring: { days: number } }>(url, { schema: { params, querystring: chartQuery } }, async (request, reply) => {
+    app.get<{ Params: CounterParams; Querystring: { days: number; size: ChartSize } }>(url, { schema: { params, querystring: chartQuery } }, async (request, reply) => {
       const id = counterIn(request.params);
       const days = Math.min(request.query.days, Math.max(historyDays, 1));
-      const cacheKey = `${pathOfCounter(id)} ${days}`;
+      const { size } = request.query;
+      const cacheKey = `${pathOfCounter(id)} ${days} ${size}`;
       let cached = charts.get(cacheKey);
       if (!cached || Date.now() - cached.at > CHART_CACHE_MS) {
-        cached = { at: Date.now(), svg: historyChart(await app.counters.history(id, days)) };
+        cached = { at: Date.now(), svg: historyChart(await app.counters.history(id, days), size) };
         if (charts.size >= CHART_CACHE_SIZE) charts.clear();
         charts.set(cacheKey, cached);
       }

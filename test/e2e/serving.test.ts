@@ -41,6 +41,17 @@ describeStack('the stack through nginx', import.meta.filename, (stack) => {
     assert.deepEqual(body.links, { count: '/count', dashboard: '/dashboard/default/visits', docs: '/docs', api: '/openapi.json' });
   });
 
+  it('compresses the pages\' big assets (gzip), not the short API answers', async () => {
+    const bundle = await fetch(`${stack.base}/docs/swagger-ui/swagger-ui-bundle.js`, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(bundle.status, 200);
+    assert.equal(bundle.headers.get('content-encoding'), 'gzip');
+    assert.match(await bundle.text(), /SwaggerUI/);
+    const css = await fetch(`${stack.base}/assets/site.css`, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(css.headers.get('content-encoding'), 'gzip');
+    const api = await fetch(`${stack.base}/get/visits`, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(api.headers.get('content-encoding'), null);
+  });
+
   it('counts exactly 1 more on each sequential /count, in text, HTML and JSON', async () => {
     const parse: Record<keyof typeof ACCEPT, (reply: Reply) => number> = {
       text: (reply) => Number(/^Total visits: (\d+)\n$/.exec(reply.body)?.[1]),

@@ -1,4 +1,7 @@
-import type { ComposeStack } from './compose.ts';
+/** A stack whose services can run a command (the Compose stack, the Swarm stack). */
+export interface ExecInService {
+  exec(service: string, command: string[], timeoutMs?: number): Promise<string>;
+}
 
 // Inside the redis container, as the app's user with the secret that container was given (never on
 // a command line).
@@ -8,15 +11,15 @@ const WITH_AUTH = 'REDISCLI_AUTH="$(sed \'s/\\r$//\' "$REDIS_PASSWORD_FILE")" ex
 const WITHOUT_AUTH = 'unset REDISCLI_AUTH; exec redis-cli "$@"';
 
 /** redis-cli in the redis container; resolves with its raw output. */
-export const redisCli = (stack: ComposeStack, args: string[], { auth = true } = {}): Promise<string> =>
+export const redisCli = (stack: ExecInService, args: string[], { auth = true } = {}): Promise<string> =>
   stack.exec('redis', ['sh', '-c', auth ? WITH_AUTH : WITHOUT_AUTH, 'redis-cli', ...args]);
 
 /** A counter as Redis holds it (through the app's own read function); null when it does not exist. */
-export const readCounter = async (stack: ComposeStack, namespace: string, key: string): Promise<number | null> => {
+export const readCounter = async (stack: ExecInService, namespace: string, key: string): Promise<number | null> => {
   const output = (await redisCli(stack, ['FCALL_RO', 'counter_get', '1', `c:{${namespace}/${key}}`])).trim();
   if (!/^-?\d*$/.test(output)) throw new Error(`counter_get ${namespace}/${key} answered ${JSON.stringify(output)}`);
   return output === '' ? null : Number(output);
 };
 
 /** The seed's counter, /count (default/visits); 0 before the first visit. */
-export const readVisits = async (stack: ComposeStack): Promise<number> => (await readCounter(stack, 'default', 'visits')) ?? 0;
+export const readVisits = async (stack: ExecInService): Promise<number> => (await readCounter(stack, 'default', 'visits')) ?? 0;

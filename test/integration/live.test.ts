@@ -25,10 +25,10 @@ describe('live updates and the operator view, across replicas, on a real Redis',
   const redis = new RedisServer({ username: 'counter', password: PASSWORD, asInTheStack: { appendfsync: 'always' } });
   const replicas: Replica[] = [];
 
-  const startReplica = async (name: string, streamsPerClient = 3): Promise<Replica> => {
+  const startReplica = async (name: string, streamsPerClient = 3, streamsPerReplica = 100): Promise<Replica> => {
     const log = createLogger('silent', name);
     const store = createRedisStore({ connection: { url: redis.url, username: 'counter', password: PASSWORD, database: 0 }, timeoutMs: 1000, log, ...COUNTING });
-    const app = await buildApp({ replicaName: name, store, counting: COUNTING, live: { adminToken: ADMIN_TOKEN, streamsPerClient, streamsPerReplica: 100 } }, log);
+    const app = await buildApp({ replicaName: name, store, counting: COUNTING, live: { adminToken: ADMIN_TOKEN, streamsPerClient, streamsPerReplica } }, log);
     await waitFor(`${name} ready`, () => store.isReady(), 5000);
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     const replica = { app, base };
@@ -90,6 +90,19 @@ describe('live updates and the operator view, across replicas, on a real Redis',
       return again.status === 200;
     }, 3000);
     for (const stream of open) stream.close();
+  });
+
+  it('bounds the streams of one replica, whoever asks (429 past STREAMS_PER_REPLICA)', async () => {
+    const small = await startReplica('web-small', 10, 2);
+    await fetch(`${small.base}/hit/live/crowded`);
+    const open = await Promise.all([1, 2].map(() => EventStreamClient.open(`${small.base}/stream/live/crowded`)));
+    assert.deepEqual(open.map((s) => s.status), [200, 200]);
+    const third = await EventStreamClient.open(`${small.base}/stream/live/crowded`);
+    assert.equal(third.status, 429);
+    assert.deepEqual(JSON.parse(third.body), { error: 'too many live streams on this server; try again later' });
+    for (const stream of open) stream.close();
+    await small.app.close();
+    replicas.splice(replicas.indexOf(small), 1);
   });
 
   it('the operator view lists both replicas with their requests, the busiest counters and the fsync policy in effect', async () => {

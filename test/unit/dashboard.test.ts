@@ -51,6 +51,11 @@ describe("a counter's dashboard", () => {
     assert.equal(svg.documentElement?.nodeName, 'svg');
     assert.match(chart.body, />Hits</);
     assert.match(chart.body, />Unique visitors</);
+    assert.match(chart.body, /^<svg width="960" height="300"/);
+    const narrow = await app.inject('/chart/site/chart?days=30&size=narrow');
+    assert.match(narrow.body, /^<svg width="480" height="300"/);
+    assert.match(page.body, /<source id="chart-narrow" media="\(max-width: 40rem\)" srcset="\/chart\/site\/chart\?days=30&#38;size=narrow"/);
+    assert.equal((await app.inject('/chart/site/chart?size=huge')).statusCode, 400);
   });
 
   it('answers a page saying so (404) for a counter that does not exist, and 400 for a bad name', async (t) => {
