@@ -71,7 +71,7 @@ if [ -n "${REDIS_REPLICATION_PASSWORD_FILE:-}" ]; then
   replication_password=$(secret REDIS_REPLICATION_PASSWORD_FILE "$REDIS_REPLICATION_PASSWORD_FILE") || exit 78
   # masterauth in clear: Redis needs it to log in; it reaches Redis on stdin, not argv.
   ha="$ha
-user replication on #$(sha256 "$replication_password") resetchannels -@all +psync +replconf +ping
+user replication on #$(sha256 "$replication_password") resetchannels resetkeys -@all +psync +replconf +ping
 masteruser replication
 masterauth $replication_password"
 fi
@@ -86,6 +86,43 @@ min_replicas="${REDIS_MIN_REPLICAS_TO_WRITE:-0}"
 max_lag="${REDIS_MIN_REPLICAS_MAX_LAG:-10}"
 case "$min_replicas$max_lag" in
   *[!0-9]*) fail "REDIS_MIN_REPLICAS_TO_WRITE and REDIS_MIN_REPLICAS_MAX_LAG must be whole numbers (got \"$min_replicas\", \"$max_lag\")" ;;
+esac
+
+# Redis Cluster (REDIS_CLUSTER=yes): this node joins a cluster that `redis-cli --cluster create`
+# forms (docs/redis-cluster.md). Its layout goes to nodes.conf beside the data; replicas
+# authenticate to their master as the `replication` user (the default user is off).
+cluster=""
+case "${REDIS_CLUSTER:-no}" in
+  no) ;;
+  yes)
+    # The `replication` user (above when REDIS_REPLICATION_PASSWORD_FILE is set; else from the
+    # default file): replicas of a Cluster log into their master too.
+    if [ -z "${replication_password:-}" ]; then
+      replication_password=$(secret REDIS_REPLICATION_PASSWORD_FILE /secrets/redis_replication_password) || exit 78
+      ha="$ha
+user replication on #$(sha256 "$replication_password") resetchannels resetkeys -@all +psync +replconf +ping
+masteruser replication
+masterauth $replication_password"
+    fi
+    node_timeout="${REDIS_CLUSTER_NODE_TIMEOUT:-5000}"
+    case "$node_timeout" in
+      ''|*[!0-9]*) fail "REDIS_CLUSTER_NODE_TIMEOUT must be milliseconds (got \"$node_timeout\")" ;;
+    esac
+    bus_port="${REDIS_CLUSTER_BUS_PORT:-$((port + 10000))}"
+    case "$bus_port" in
+      ''|*[!0-9]*) fail "REDIS_CLUSTER_BUS_PORT must be a port number (got \"$bus_port\")" ;;
+    esac
+    # What other nodes and the clients are told to reach this node at, when not the address it
+    # sees itself (containers behind NAT, Kubernetes pods): an IP, or a hostname with the port.
+    cluster="cluster-enabled yes
+cluster-config-file nodes.conf
+cluster-node-timeout $node_timeout
+cluster-port $bus_port
+${REDIS_CLUSTER_ANNOUNCE_IP:+cluster-announce-ip $REDIS_CLUSTER_ANNOUNCE_IP}
+${REDIS_CLUSTER_ANNOUNCE_HOSTNAME:+cluster-announce-hostname $REDIS_CLUSTER_ANNOUNCE_HOSTNAME}
+${REDIS_CLUSTER_ANNOUNCE_HOSTNAME:+cluster-preferred-endpoint-type hostname}"
+    ;;
+  *) fail "REDIS_CLUSTER must be yes or no (got \"${REDIS_CLUSTER}\")" ;;
 esac
 
 rules=$(grep -v '^#' "$conf_dir/counter-user.acl" | grep . | tail -n 1) || fail "no rules in $conf_dir/counter-user.acl"
@@ -108,11 +145,28 @@ load_functions() {
     kill -0 $$ 2>/dev/null || return 1
     sleep 0.1
   done
-  cli -x FUNCTION LOAD REPLACE < "$conf_dir/functions/counter.lua" >/dev/null || { echo "start-redis: FUNCTION LOAD failed" >&2; return 1; }
-  moved=$(cli FCALL counter_migrate_legacy 2 visits 'c:{default/visits}' "$(date +%s)000")
-  [ "$moved" = 0 ] || echo "start-redis: moved the first release's count ($moved) into the counter default/visits"
-  # The fsync policy in effect, for the operator's dashboard (the app may not run CONFIG).
-  cli HSET '{instance}:config' appendfsync "$(cli CONFIG GET appendfsync | tail -n 1)" >/dev/null
+  loaded=$(cli -x FUNCTION LOAD REPLACE < "$conf_dir/functions/counter.lua" 2>&1) || true
+  if [ "$loaded" != counter ]; then
+    # A Cluster replica refuses writes; it has its master's functions (they replicate), and a
+    # failover to it keeps them.
+    case "$cluster$loaded" in
+      cluster-enabled*READONLY*) echo "start-redis: a replica: the counter functions come from its master"; return 0 ;;
+    esac
+    echo "start-redis: FUNCTION LOAD failed: $loaded" >&2
+    return 1
+  fi
+  fsync_in_effect=$(cli CONFIG GET appendfsync | tail -n 1)
+  if [ -z "$cluster" ]; then
+    moved=$(cli FCALL counter_migrate_legacy 2 visits 'c:{default/visits}' "$(date +%s)000")
+    [ "$moved" = 0 ] || echo "start-redis: moved the first release's count ($moved) into the counter default/visits"
+    # The fsync policy in effect, for the operator's dashboard (the app may not run CONFIG).
+    cli HSET '{instance}:config' appendfsync "$fsync_in_effect" >/dev/null
+  else
+    # In a Cluster the first release's key and its counter live in different slots (a cluster
+    # starts empty: nothing to move), and {instance}:config lives on one master: set where that
+    # master is this node (a restart); elsewhere, and before the cluster is formed, refused.
+    cli HSET '{instance}:config' appendfsync "$fsync_in_effect" >/dev/null 2>&1 || true
+  fi
   echo "start-redis: counter functions loaded"
   # Only now may the master refuse writes without replicas: these writes come before any replica.
   if [ "$min_replicas" != 0 ]; then
@@ -143,6 +197,7 @@ user default off resetpass ~* &* +@all
 user counter on #$hash $rules
 user loader on #$loader_hash resetchannels resetkeys ~visits ~c:{default/visits} ~{instance}:config -@all +ping +function|load +fcall +get +hincrby +hexists +del +hset +config|get +config|set
 $admin
+$cluster
 appendfsync $fsync
 maxmemory $maxmemory
 min-replicas-to-write $([ -n "$replica_of" ] && echo "$min_replicas" || echo 0)

@@ -12,7 +12,12 @@ export interface SingleRedisConnection {
   username?: string;
   password?: string;
   database: number;
+  /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); when set, `url` is unused. */
+  clusterNodes?: ClusterNode[];
 }
+
+/** A seed node of a Redis Cluster. */
+export type ClusterNode = RedisNodeAddress;
 
 export interface RedisNodeAddress {
   host: string;
@@ -112,6 +117,7 @@ const schema = {
       pattern: '^[A-Za-z0-9._-]+$',
       errorMessage: { pattern: 'must be letters, digits, dots, dashes or underscores' },
     },
+    REDIS_CLUSTER_NODES: { type: 'string', minLength: 1 },
     REDIS_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 10000, default: 500 },
     COUNTER_TIMEZONE: { type: 'string', minLength: 1, default: 'UTC' },
     COUNTER_TTL_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },
@@ -141,6 +147,7 @@ interface RawEnv {
   REDIS_URL?: string;
   REDIS_SENTINELS?: string;
   REDIS_SENTINEL_MASTER?: string;
+  REDIS_CLUSTER_NODES?: string;
   REDIS_TIMEOUT_MS: number;
   COUNTER_TIMEZONE: string;
   COUNTER_TTL_DAYS: number;
@@ -191,20 +198,6 @@ const redisFromUrl = (raw: string, username?: string, password?: string): RedisC
   };
 };
 
-// host:port, host:port ... (IPv6 as [address]:port); a port is required: sentinels listen on
-// 26379 by convention, and a silent default would hide a missing one.
-const parseSentinels = (value: string): RedisNodeAddress[] => {
-  const nodes = value.split(',').map((part) => part.trim());
-  return nodes.map((node) => {
-    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(node);
-    const port = Number(match?.[3]);
-    if (!match || port < 1 || port > 65535) {
-      throw new ConfigError(`REDIS_SENTINELS must be a comma-separated list of host:port (got ${JSON.stringify(value)})`);
-    }
-    return { host: match[1] ?? match[2] ?? '', port };
-  });
-};
-
 const sentinelConnection = (raw: RawEnv, password: string | undefined): SentinelRedisConnection | undefined => {
   if (raw.REDIS_SENTINELS === undefined && raw.REDIS_SENTINEL_MASTER === undefined) return undefined;
   if (raw.REDIS_SENTINELS === undefined) throw new ConfigError('REDIS_SENTINEL_MASTER is set but REDIS_SENTINELS is not; set both or neither');
@@ -212,7 +205,7 @@ const sentinelConnection = (raw: RawEnv, password: string | undefined): Sentinel
   if (raw.REDIS_URL !== undefined) throw new ConfigError('REDIS_URL and REDIS_SENTINELS are both set; set only one');
   return {
     kind: 'sentinel',
-    sentinels: parseSentinels(raw.REDIS_SENTINELS),
+    sentinels: parseNodes('REDIS_SENTINELS', raw.REDIS_SENTINELS, 'sentinel-1:26379,sentinel-2:26379'),
     masterName: raw.REDIS_SENTINEL_MASTER,
     username: raw.REDIS_USERNAME,
     password,
@@ -256,6 +249,39 @@ const checkTrustedProxies = (value: string | undefined): string | undefined => {
   return value;
 };
 
+// host:port, or [v6-address]:port, separated by commas (sentinels, a cluster's seed nodes). A port
+// is required: sentinels listen on 26379 by convention, and a silent default would hide a missing one.
+const NODE = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:,[\]]+)):([0-9]{1,5})$/;
+const parseNodes = (variable: string, value: string, example: string): RedisNodeAddress[] => {
+  const nodes = value.split(',').map((part) => part.trim()).filter((part) => part !== '').map((part) => {
+    const match = NODE.exec(part);
+    const port = Number(match?.[3]);
+    if (!match || port < 1 || port > 65535) {
+      throw new ConfigError(`${variable} must be a comma-separated list of host:port, such as ${example} (got ${JSON.stringify(value)})`);
+    }
+    return { host: match[1] ?? match[2] ?? '', port };
+  });
+  if (nodes.length === 0) throw new ConfigError(`${variable} names no node`);
+  return nodes;
+};
+
+// A Cluster has one database (0) and is reached through its nodes, not one URL; REDIS_HOST and
+// REDIS_PORT (which the Compose file always sets) are ignored.
+const redisCluster = (raw: RawEnv, password: string | undefined): RedisConnection | undefined => {
+  if (raw.REDIS_CLUSTER_NODES === undefined) return undefined;
+  if (raw.REDIS_URL !== undefined) throw new ConfigError('REDIS_CLUSTER_NODES and REDIS_URL are both set; set only one');
+  if (raw.REDIS_DB !== 0) throw new ConfigError(`REDIS_DB must be 0 with REDIS_CLUSTER_NODES: a Redis Cluster has only database 0 (got ${raw.REDIS_DB})`);
+  const clusterNodes = parseNodes('REDIS_CLUSTER_NODES', raw.REDIS_CLUSTER_NODES, 'redis-1:6379,redis-2:6379');
+  const first = clusterNodes[0] as ClusterNode;
+  return {
+    url: `redis://${first.host.includes(':') ? `[${first.host}]` : first.host}:${first.port}`,
+    username: raw.REDIS_USERNAME,
+    password,
+    database: 0,
+    clusterNodes,
+  };
+};
+
 /** Reads and validates the environment; throws ConfigError with a one-line message on bad input. */
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   // Empty strings are how Compose passes an unset `${VAR:-}`; treat them as absent.
@@ -285,7 +311,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   if (!isTimeZone(raw.COUNTER_TIMEZONE)) {
     throw new ConfigError(`COUNTER_TIMEZONE must be an IANA time zone name such as UTC or Europe/Berlin (got ${JSON.stringify(raw.COUNTER_TIMEZONE)})`);
   }
-  const redis = sentinelConnection(raw, password) ?? (raw.REDIS_URL
+  if (raw.REDIS_SENTINELS !== undefined && raw.REDIS_CLUSTER_NODES !== undefined) throw new ConfigError('REDIS_SENTINELS and REDIS_CLUSTER_NODES are both set; set only one');
+  const redis = sentinelConnection(raw, password) ?? redisCluster(raw, password) ?? (raw.REDIS_URL
     ? redisFromUrl(raw.REDIS_URL, raw.REDIS_USERNAME, password)
     : {
         url: `redis://${raw.REDIS_HOST.includes(':') ? `[${raw.REDIS_HOST}]` : raw.REDIS_HOST}:${raw.REDIS_PORT}`,

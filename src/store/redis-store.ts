@@ -7,8 +7,8 @@ import { pathOfCounter, type CounterId } from '../counters/names.ts';
 import { visitorHash } from '../counters/visitors.ts';
 import { StoreFaultError, StoreUnavailableError, type CounterChanges, type CounterStore, type Refusal, type Visitor } from './counter-store.ts';
 import { FUNCTIONS_VERSION, MARKER_TTL_SECONDS, STATS_KEY, UPDATES_CHANNEL, counterKeys, instanceKeys, saltKey } from './keys.ts';
-import { createRedisClient } from './redis-clients.ts';
 import { parseInstance, LOAD_BUCKET_SECONDS, LOAD_BUCKETS } from './instance-view.ts';
+import { createStoreClient } from './store-client.ts';
 
 export interface RedisStoreOptions {
   connection: RedisConnection;
@@ -72,23 +72,24 @@ const refusal = (code: number | string | undefined): Refusal => REFUSALS[Number(
 export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
   const { connection, timeoutMs, log, historyDays, timeZone } = options;
   const ttl = options.ttlDays * 86_400;
-  const client = createRedisClient(connection, { connectTimeoutMs: Math.max(timeoutMs, 1000), reconnectDelay });
-
   let lastError = '';
-  client.on('error', (error: Error) => {
-    // The client emits the same error on every reconnect attempt; log each distinct one once.
-    const message = error.message || error.name;
-    if (message !== lastError) log.warn({ err: message }, 'redis connection problem');
-    lastError = message;
+  const client = createStoreClient(connection, {
+    timeoutMs,
+    reconnectDelay,
+    onError: (error: Error) => {
+      // The client emits the same error on every reconnect attempt; log each distinct one once.
+      const message = error.message || error.name;
+      if (message !== lastError) log.warn({ err: message }, 'redis connection problem');
+      lastError = message;
+    },
+    onReady: () => {
+      lastError = '';
+      log.info('redis ready');
+    },
+    onSubscribeError: (error: unknown) => { log.warn({ err: String(error) }, 'cannot subscribe to counter updates'); },
   });
-  client.on('ready', () => {
-    lastError = '';
-    log.info('redis ready');
-  });
-  // connect() keeps retrying by itself; startup must not wait for Redis, /readyz reports it.
-  client.connect().catch((error: unknown) => {
-    log.error({ err: String(error) }, 'redis connect gave up');
-  });
+  // Startup must not wait for Redis (the client keeps trying); /readyz reports it.
+  client.connect();
 
   // The last fault (an error reply that is no outage): the replica is not ready until a function
   // call succeeds again, or for FAULT_HOLD_MS after the last fault, so that a replica taken out of
@@ -99,7 +100,8 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
     const command = [readOnly ? 'FCALL_RO' : 'FCALL', fn, String(keys.length), ...keys, ...args.map(String)];
     let reply: T;
     try {
-      reply = await withDeadline(client.sendCommand(command), timeoutMs);
+      // The first key decides where a Cluster runs the call: every key of one call shares its hash tag.
+      reply = await withDeadline(client.send<T>(keys[0], command), timeoutMs);
     } catch (error) {
       if (error instanceof ErrorReply && !TRANSIENT_REPLY.test(error.message)) {
         fault = { message: error.message, at: Date.now() };
@@ -260,26 +262,13 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
       return parseInstance(reply, buckets);
     },
     async subscribe(listener) {
-      // Pub/sub needs a connection of its own; node-redis subscribes again after a reconnection.
-      const subscriber = client.duplicate();
-      subscriber.on('error', () => {
-        // The main client logs connection problems; this one follows the same Redis.
-      });
-      const onMessage = (message: string) => {
+      return client.subscribe(UPDATES_CHANNEL, (message: string) => {
         try {
           listener(JSON.parse(message) as CounterChanges);
         } catch (error) {
           log.warn({ err: String(error) }, 'ignored a malformed counter-updates message');
         }
-      };
-      subscriber.on('ready', () => {
-        if (!subscriber.isPubSubActive) subscriber.subscribe(UPDATES_CHANNEL, onMessage).catch((error: unknown) => { log.warn({ err: String(error) }, 'cannot subscribe to counter updates'); });
       });
-      subscriber.connect().catch((error: unknown) => { log.error({ err: String(error) }, 'redis subscriber gave up'); });
-      return async () => {
-        if (subscriber.isReady) await subscriber.close().catch(() => { subscriber.destroy(); });
-        else if (subscriber.isOpen) subscriber.destroy();
-      };
     },
     async isReady() {
       if (!client.isReady) return false;
@@ -288,9 +277,12 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
         return false;
       }
       try {
-        const version = await withDeadline(client.sendCommand(['FCALL_RO', 'counter_version', '0']), timeoutMs);
-        if (Number(version) === FUNCTIONS_VERSION) return true;
-        log.error({ found: version, needed: FUNCTIONS_VERSION }, 'redis has another version of the counter functions');
+        // Every master: in a Cluster each node has its own functions, and a master without them
+        // (or with another version) would fail the counters of its slots only.
+        const versions = await withDeadline(client.sendToEveryMaster(['FCALL_RO', 'counter_version', '0']), timeoutMs);
+        const other = versions.find((version) => Number(version) !== FUNCTIONS_VERSION);
+        if (versions.length > 0 && other === undefined) return true;
+        log.error({ found: other ?? 'no master', needed: FUNCTIONS_VERSION }, 'redis has another version of the counter functions');
         return false;
       } catch (error) {
         if (error instanceof ErrorReply && !TRANSIENT_REPLY.test(error.message)) log.error({ err: error.message }, 'redis refused the readiness check');
@@ -301,13 +293,7 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
     async close() {
       clearInterval(flusher);
       await flushStats();
-      if (client.isReady) {
-        await client.close().catch(() => {
-          client.destroy();
-        });
-      } else if (client.isOpen) {
-        client.destroy();
-      }
+      await client.close();
     },
   };
 };

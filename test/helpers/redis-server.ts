@@ -54,6 +54,8 @@ interface RedisOptions {
     maxmemory?: string;
     /** The password file's text exactly (line ends and all); `password` and a newline when unset. */
     passwordFileText?: string;
+    /** A Redis Cluster node (REDIS_CLUSTER=yes), not yet part of a cluster: see redis-cluster.ts. */
+    cluster?: { nodeTimeoutMs: number; replicationPassword: string };
     /** More of start-redis.sh's settings (e.g. REDIS_REPLICA_OF); read at each start. */
     env?: Record<string, string>;
   };
@@ -73,6 +75,8 @@ process.once('exit', () => {
  */
 export class RedisServer {
   port = 0;
+  /** The cluster bus port of a Cluster node (asInTheStack.cluster). */
+  busPort = 0;
   private folder: string | undefined;
   private process: ChildProcess | undefined;
   /** The running container's name, when Redis runs in Docker. */
@@ -102,6 +106,12 @@ export class RedisServer {
     const how = await chooseRunner();
     if (this.port === 0) this.port = await freePort();
     const { asInTheStack, password } = this.options;
+    if (asInTheStack?.cluster) {
+      // Cluster nodes announce the address they see themselves at, which a published container port is not.
+      if (how === 'docker') throw new Error(`The Redis Cluster tests need redis-server here ("${BIN}" did not run): install it or set REDIS_SERVER_BIN`);
+      if (this.busPort === 0) this.busPort = await freePort();
+      writeFileSync(join(this.dir, 'redis_replication_password'), `${asInTheStack.cluster.replicationPassword}\n`);
+    }
     if (asInTheStack) writeFileSync(this.passwordFile, asInTheStack.passwordFileText ?? `${password ?? ''}\n`);
     if (asInTheStack?.adminPassword) writeFileSync(join(this.dir, 'redis_admin_password'), `${asInTheStack.adminPassword}\n`);
     const child = how === 'binary' ? this.spawnBinary() : this.spawnContainer();
@@ -128,6 +138,14 @@ export class RedisServer {
       REDIS_APPENDFSYNC: this.options.asInTheStack?.appendfsync ?? 'everysec',
       ...(this.options.asInTheStack?.maxmemory ? { REDIS_MAXMEMORY: this.options.asInTheStack.maxmemory } : {}),
       ...(this.options.asInTheStack?.adminPassword ? { REDIS_ADMIN_PASSWORD_FILE: join(dataDir, 'redis_admin_password') } : {}),
+      ...(this.options.asInTheStack?.cluster
+        ? {
+            REDIS_CLUSTER: 'yes',
+            REDIS_CLUSTER_BUS_PORT: String(this.busPort),
+            REDIS_CLUSTER_NODE_TIMEOUT: String(this.options.asInTheStack.cluster.nodeTimeoutMs),
+            REDIS_REPLICATION_PASSWORD_FILE: join(dataDir, 'redis_replication_password'),
+          }
+        : {}),
       ...this.options.asInTheStack?.env,
     };
   }

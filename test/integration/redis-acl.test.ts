@@ -8,7 +8,7 @@ const ADMIN = { username: 'admin', password: 'admin-pw' };
 // What the app's Redis user (redis/counter-user.acl) may run, by the kind of key: the whole
 // allowlist. Each kind of key gets only the commands the functions run on it.
 const ALLOWED = {
-  '(no key)': ['auth', 'fcall', 'fcall_ro', 'hello', 'info', 'ping', 'quit', 'reset', 'unsubscribe'],
+  '(no key)': ['asking', 'auth', 'cluster|shards', 'cluster|slots', 'fcall', 'fcall_ro', 'hello', 'info', 'ping', 'quit', 'reset', 'unsubscribe'],
   'c:{a/b}': ['del', 'exists', 'expire', 'hdel', 'hexists', 'hget', 'hincrby', 'hkeys', 'ttl'],
   'a:{a/b}': ['del', 'exists', 'expire', 'get', 'set'],
   'u:{a/b}:20260101': ['del', 'expire', 'pfadd', 'pfcount', 'ttl'],

@@ -52,6 +52,33 @@ describe('loadConfig', () => {
     assert.deepEqual(config.redis, { url: 'rediss://user:p%40ss@db.example:6390/3', username: 'user', password: 'p@ss', database: 3 });
   });
 
+  it('takes REDIS_CLUSTER_NODES as the seeds of a Redis Cluster, with the usual credentials', () => {
+    const config = loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:6379, 10.0.0.2:7000,[fd00::3]:7001', REDIS_HOST: 'ignored', REDIS_USERNAME: 'counter', REDIS_PASSWORD: 'pw' });
+    assert.ok(config.redis.kind !== 'sentinel');
+    assert.deepEqual(config.redis.clusterNodes, [
+      { host: 'redis-1', port: 6379 },
+      { host: '10.0.0.2', port: 7000 },
+      { host: 'fd00::3', port: 7001 },
+    ]);
+    assert.equal(config.redis.username, 'counter');
+    assert.equal(config.redis.password, 'pw');
+    assert.equal(config.redis.database, 0);
+    assert.equal((loadConfig({}).redis as { clusterNodes?: unknown }).clusterNodes, undefined);
+    assert.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:6379', REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'm' }), /REDIS_SENTINELS and REDIS_CLUSTER_NODES are both set; set only one/);
+  });
+
+  it('rejects REDIS_CLUSTER_NODES that are no host:port list, or that come with REDIS_URL or another database', () => {
+    for (const value of ['redis-1', 'redis-1:', 'redis-1:0', 'redis-1:70000', 'a b:1', ':6379', ',', 'fd00::3:7000']) {
+      assert.throws(() => loadConfig({ REDIS_CLUSTER_NODES: value }), (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /^REDIS_CLUSTER_NODES (must be a comma-separated list of host:port|names no node)/, value);
+        return true;
+      });
+    }
+    assert.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://h:1' }), /^ConfigError: REDIS_CLUSTER_NODES and REDIS_URL are both set/);
+    assert.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_DB: '2' }), /^ConfigError: REDIS_DB must be 0 with REDIS_CLUSTER_NODES/);
+  });
+
   it('reads the password from REDIS_PASSWORD_FILE, without its trailing newline', () => {
     const file = join(tempFolder(), 'password');
     writeFileSync(file, 'from-a-secret\n');
