@@ -55,8 +55,16 @@ fi
 #                                      watch a node and fail it over, nothing else;
 #   REDIS_MIN_REPLICAS_TO_WRITE / REDIS_MIN_REPLICAS_MAX_LAG   a master refuses writes (NOREPLICAS)
 #                                      unless that many replicas acknowledged within that many
-#                                      seconds: a master cut off from its replicas stops counting.
+#                                      seconds: a master cut off from its replicas stops counting;
+#   REDIS_ANNOUNCE_HOSTNAME            the name this node gives its master (and so the sentinels) to
+#                                      reach it by (replica-announce-ip), for sentinels that know
+#                                      nodes by host name (Kubernetes' stable pod names).
 ha=""
+announce="${REDIS_ANNOUNCE_HOSTNAME:-}"
+case "$announce" in
+  *[!A-Za-z0-9.-]*) fail "REDIS_ANNOUNCE_HOSTNAME must be a host name (got \"$announce\")" ;;
+  ?*) ha="replica-announce-ip $announce" ;;
+esac
 replica_of="${REDIS_REPLICA_OF:-}"
 if [ -n "$replica_of" ]; then
   case "$replica_of" in

@@ -6,7 +6,11 @@
 # only the users and passwords are written anew each time. The integration tests run this same
 # script on the host.
 #   SENTINEL_MONITOR="ip port"   the master at the first start (an address, not a host name: see
-#                                docs/redis-ha.md, a sentinel resolving a vanished name stalls)
+#                                docs/redis-ha.md, a sentinel resolving a vanished name stalls;
+#                                a host name only with SENTINEL_HOSTNAMES=yes)
+#   SENTINEL_HOSTNAMES           yes: nodes and sentinels are known by host name (resolve-hostnames
+#                                and announce-hostnames; Kubernetes' stable pod names, whose pods
+#                                change address), default no
 #   SENTINEL_MASTER_NAME         what the app asks for (REDIS_SENTINEL_MASTER), default counter
 #   SENTINEL_QUORUM              sentinels that must agree the master is down (default 2 of 3)
 #   SENTINEL_DOWN_AFTER_MS       silence after which a sentinel thinks a node down (default 5000)
@@ -15,7 +19,8 @@
 #                                sentinels
 #   REDIS_PASSWORD_FILE          the app's `counter` user's password: the app asks the sentinels
 #                                where the master is as the same user, which may only ask
-#   SENTINEL_PORT (26379), SENTINEL_BIND, SENTINEL_DIR (/data), SENTINEL_ANNOUNCE_IP (optional)
+#   SENTINEL_PORT (26379), SENTINEL_BIND, SENTINEL_DIR (/data), SENTINEL_ANNOUNCE_IP (optional; a
+#   host name with SENTINEL_HOSTNAMES=yes)
 set -eu
 
 fail() { echo "start-sentinel: $*" >&2; exit 78; }
@@ -32,9 +37,14 @@ number() { # variable value
 
 name="${SENTINEL_MASTER_NAME:-counter}"
 case "$name" in ''|*[!A-Za-z0-9._-]*) fail "SENTINEL_MASTER_NAME must be letters, digits, dots, dashes or underscores (got \"$name\")" ;; esac
+hostnames="${SENTINEL_HOSTNAMES:-no}"
+case "$hostnames" in yes|no) ;; *) fail "SENTINEL_HOSTNAMES must be yes or no (got \"$hostnames\")" ;; esac
 monitor="${SENTINEL_MONITOR:-}"
+# An address; with SENTINEL_HOSTNAMES=yes a host name too (letters and dashes).
+address_chars='0-9A-Fa-f.:'
+[ "$hostnames" = no ] || address_chars='0-9A-Za-z.:-'
 case "$monitor" in
-  *[!0-9A-Fa-f.:\ ]*|*' '*' '*|' '*|*' '|*' '*[!0-9]*|'') fail "SENTINEL_MONITOR must be \"ip port\" (got \"$monitor\")" ;;
+  *[!\ $address_chars]*|*' '*' '*|' '*|*' '|*' '*[!0-9]*|'') fail "SENTINEL_MONITOR must be \"ip port\" (got \"$monitor\")" ;;
   *' '*) ;;
   *) fail "SENTINEL_MONITOR must be \"ip port\" (got \"$monitor\")" ;;
 esac
@@ -66,8 +76,8 @@ port $port
 ${SENTINEL_BIND:+bind $SENTINEL_BIND}
 protected-mode no
 dir $dir
-sentinel resolve-hostnames no
-sentinel announce-hostnames no
+sentinel resolve-hostnames $hostnames
+sentinel announce-hostnames $hostnames
 ${SENTINEL_ANNOUNCE_IP:+sentinel announce-ip $SENTINEL_ANNOUNCE_IP}
 user default off resetpass
 user sentinel on #$(sha256 "$sentinel_password") ~* &* +@all
