@@ -21,6 +21,8 @@ export const MANIFESTS_DIR = new URL('../../deploy/kubernetes/', import.meta.url
 export const OVERLAYS = ['load-balancer', 'ingress'] as const;
 /** Where base/kustomization.yaml's secretGenerator reads the operator's Redis password, inside the manifests folder. */
 export const PASSWORD_FILE = 'base/secrets/redis_password';
+/** Where components/sentinel's secretGenerator reads the replication and sentinel passwords. */
+export const HA_PASSWORD_FILES = { replication: 'components/sentinel/secrets/replication_password', sentinel: 'components/sentinel/secrets/sentinel_password' } as const;
 
 export interface KubernetesObject {
   apiVersion: string;
@@ -28,6 +30,52 @@ export interface KubernetesObject {
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   [field: string]: unknown;
 }
+
+export type Labels = Record<string, string>;
+export interface Selector { matchLabels?: Labels; matchExpressions?: { key: string; operator: string; values?: string[] }[] }
+interface NetworkPolicyRule { from?: { podSelector?: Selector; namespaceSelector?: Selector; ipBlock?: unknown }[]; ports?: { protocol?: string; port?: number | string }[] }
+export interface NetworkPolicy extends KubernetesObject { spec: { podSelector: Selector; policyTypes?: string[]; ingress?: NetworkPolicyRule[] } }
+
+/** A label selector's verdict on a set of labels (matchLabels and the four operators). */
+export const selects = (selector: Selector, labels: Labels): boolean =>
+  Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value)
+  && (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
+    switch (operator) {
+      case 'In': return labels[key] !== undefined && values.includes(labels[key]);
+      case 'NotIn': return labels[key] === undefined || !values.includes(labels[key]);
+      case 'Exists': return key in labels;
+      case 'DoesNotExist': return !(key in labels);
+      default: throw new Error(`selector operator ${operator}`);
+    }
+  });
+
+/** Who connects: a pod (its namespace's labels and its own) or a client outside the cluster. */
+export type Source = { namespaceLabels: Labels; podLabels: Labels } | 'outside the cluster';
+
+/**
+ * Whether the namespace's NetworkPolicies let `source` open a TCP connection to a pod labelled
+ * `target` on `port` (Kubernetes' semantics: a pod selected by any ingress policy is isolated,
+ * and then only what one of those policies' rules allows gets in).
+ */
+export const allows = (policies: NetworkPolicy[], namespaceLabels: Labels, source: Source, target: Labels, port: number): boolean => {
+  const isolating = policies.filter((policy) =>
+    selects(policy.spec.podSelector, target) && (policy.spec.policyTypes ?? ['Ingress']).includes('Ingress'));
+  if (isolating.length === 0) return true;
+  const peerMatches = (peer: NonNullable<NetworkPolicyRule['from']>[number]): boolean => {
+    if (peer.ipBlock !== undefined) throw new Error('ipBlock peers are not modelled by this check');
+    if (source === 'outside the cluster') return false;
+    const namespaceOk = peer.namespaceSelector
+      ? selects(peer.namespaceSelector, source.namespaceLabels)
+      : source.namespaceLabels === namespaceLabels;
+    return namespaceOk && (peer.podSelector ? selects(peer.podSelector, source.podLabels) : true);
+  };
+  return isolating.some((policy) => (policy.spec.ingress ?? []).some((rule) =>
+    (rule.from === undefined || rule.from.some(peerMatches))
+    && (rule.ports === undefined || rule.ports.some((allowed) => {
+      if (typeof allowed.port === 'string') throw new Error('named ports are not modelled by this check');
+      return (allowed.protocol ?? 'TCP') === 'TCP' && (allowed.port === undefined || allowed.port === port);
+    }))));
+};
 
 const isKubernetesObject = (value: unknown): value is KubernetesObject => {
   if (typeof value !== 'object' || value === null) return false;
@@ -57,7 +105,7 @@ export const kustomizeBuild = async (dir: string): Promise<KubernetesObject[]> =
 };
 
 /**
- * A copy of deploy/kubernetes in a temporary folder with the operator's password file made (as
+ * A copy of deploy/kubernetes in a temporary folder with the operator's password files made (as
  * docs/kubernetes.md says), so the overlays render without a secret in the repository.
  */
 export const manifestsCopy = async (password: string): Promise<{ dir: string; remove: () => Promise<void> }> => {
@@ -65,6 +113,7 @@ export const manifestsCopy = async (password: string): Promise<{ dir: string; re
   await cp(MANIFESTS_DIR, dir, { recursive: true });
   await writeFile(join(dir, PASSWORD_FILE), `${password}\n`, { mode: 0o600 });
   await writeFile(join(dir, 'base/secrets/admin_token'), 'an-admin-token-for-the-tests\n', { mode: 0o600 });
+  for (const [user, file] of Object.entries(HA_PASSWORD_FILES)) await writeFile(join(dir, file), `${user}-${password}\n`, { mode: 0o600 });
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 };
 

@@ -11,19 +11,23 @@ import {
   KUBERNETES_VERSION,
   OVERLAYS,
   PASSWORD_FILE,
+  allows,
+  selects,
   kubernetesValidator,
   kustomizeBuild,
   manifestsCopy,
   type KubernetesObject,
+  type Labels,
+  type NetworkPolicy,
+  type Selector,
+  type Source,
   type Validate,
 } from '../helpers/kubernetes.ts';
 import { run } from '../helpers/run.ts';
 
 type Overlay = (typeof OVERLAYS)[number];
-type Labels = Record<string, string>;
 
 // Just the parts of the objects these checks read (the validator has checked all of it).
-interface Selector { matchLabels?: Labels; matchExpressions?: { key: string; operator: string; values?: string[] }[] }
 interface SecurityContext {
   runAsNonRoot?: boolean; runAsUser?: number; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean;
   privileged?: boolean; capabilities?: { add?: string[]; drop?: string[] }; seccompProfile?: { type: string };
@@ -45,8 +49,6 @@ interface PodSpec {
   volumes?: Volume[];
 }
 interface Workload extends KubernetesObject { spec: { replicas?: number; selector: Selector; template: { metadata: { labels: Labels }; spec: PodSpec } } }
-interface NetworkPolicyRule { from?: { podSelector?: Selector; namespaceSelector?: Selector; ipBlock?: unknown }[]; ports?: { protocol?: string; port?: number | string }[] }
-interface NetworkPolicy extends KubernetesObject { spec: { podSelector: Selector; policyTypes?: string[]; ingress?: NetworkPolicyRule[] } }
 
 const PASSWORD = 'a-test-password-made-by-the-test';
 // The image users' uids (web/Dockerfile: node; redis/Dockerfile: redis; the nginx image's nginx).
@@ -73,19 +75,6 @@ const container = (objects: KubernetesObject[], name: string): Container => {
   return found;
 };
 
-/** A label selector's verdict on a set of labels (matchLabels and the four operators). */
-const selects = (selector: Selector, labels: Labels): boolean =>
-  Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value)
-  && (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
-    switch (operator) {
-      case 'In': return labels[key] !== undefined && values.includes(labels[key]);
-      case 'NotIn': return labels[key] === undefined || !values.includes(labels[key]);
-      case 'Exists': return key in labels;
-      case 'DoesNotExist': return !(key in labels);
-      default: throw new Error(`selector operator ${operator}`);
-    }
-  });
-
 /** The environment a container gets: its env and the ConfigMaps it loads (ConfigMap values lose to env). */
 const environment = (objects: KubernetesObject[], of: Container): Record<string, string> => {
   const result: Record<string, string> = {};
@@ -99,34 +88,6 @@ const environment = (objects: KubernetesObject[], of: Container): Record<string,
     result[variable.name] = variable.value;
   }
   return result;
-};
-
-/** Who connects: a pod (its namespace's labels and its own) or a client outside the cluster. */
-type Source = { namespaceLabels: Labels; podLabels: Labels } | 'outside the cluster';
-
-/**
- * Whether the namespace's NetworkPolicies let `source` open a TCP connection to a pod labelled
- * `target` on `port` (Kubernetes' semantics: a pod selected by any ingress policy is isolated,
- * and then only what one of those policies' rules allows gets in).
- */
-const allows = (policies: NetworkPolicy[], namespaceLabels: Labels, source: Source, target: Labels, port: number): boolean => {
-  const isolating = policies.filter((policy) =>
-    selects(policy.spec.podSelector, target) && (policy.spec.policyTypes ?? ['Ingress']).includes('Ingress'));
-  if (isolating.length === 0) return true;
-  const peerMatches = (peer: NonNullable<NetworkPolicyRule['from']>[number]): boolean => {
-    if (peer.ipBlock !== undefined) throw new Error('ipBlock peers are not modelled by this check');
-    if (source === 'outside the cluster') return false;
-    const namespaceOk = peer.namespaceSelector
-      ? selects(peer.namespaceSelector, source.namespaceLabels)
-      : source.namespaceLabels === namespaceLabels;
-    return namespaceOk && (peer.podSelector ? selects(peer.podSelector, source.podLabels) : true);
-  };
-  return isolating.some((policy) => (policy.spec.ingress ?? []).some((rule) =>
-    (rule.from === undefined || rule.from.some(peerMatches))
-    && (rule.ports === undefined || rule.ports.some((allowed) => {
-      if (typeof allowed.port === 'string') throw new Error('named ports are not modelled by this check');
-      return (allowed.protocol ?? 'TCP') === 'TCP' && (allowed.port === undefined || allowed.port === port);
-    }))));
 };
 
 /** Compose's `${NAME:-default}` as the stack gets it without settings: the default. */
