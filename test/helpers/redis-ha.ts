@@ -15,7 +15,7 @@ const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
 export const HA_COUNTER = { username: 'counter', password: 'ha-counter-pw' };
 export const HA_ADMIN = { username: 'admin', password: 'ha-admin-pw' };
-const SENTINEL_USER = { username: 'sentinel', password: 'ha-sentinel-pw' };
+export const SENTINEL_USER = { username: 'sentinel', password: 'ha-sentinel-pw' };
 export const MASTER_NAME = 'counter';
 
 const sentinels = new Set<SentinelProcess>();
