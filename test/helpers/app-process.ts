@@ -17,6 +17,11 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+// Under mutation testing (npm run mutate, stryker.server.config.json) the server runs the mutant
+// that Stryker activated for this test process; otherwise this adds nothing.
+const MUTANT = '__STRYKER_ACTIVE_MUTANT__';
+const mutantOf = (env: NodeJS.ProcessEnv): Record<string, string> => (env[MUTANT] === undefined ? {} : { [MUTANT]: env[MUTANT] });
+
 /** The real server entry point (`node src/server.ts`) as a child process. */
 export class AppProcess {
   readonly child: ChildProcess;
@@ -26,7 +31,7 @@ export class AppProcess {
 
   constructor(env: Record<string, string>) {
     this.child = spawn(process.execPath, [SERVER], {
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...mutantOf(process.env), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(this.child);
