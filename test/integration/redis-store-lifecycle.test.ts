@@ -97,6 +97,31 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
     assert.equal(after.keysUpdated - before.keysUpdated, 1);
   });
 
+  it('with history off (HISTORY_DAYS=0) counts hits and keeps no day', async () => {
+    const { log } = capturingLog();
+    const store = createRedisStore({ connection: { url: redis.url, database: 0 }, timeoutMs: 500, log, ttlDays: 0, historyDays: 0, timeZone: 'UTC' });
+    stores.push(store);
+    await waitFor('the store ready', () => store.isReady(), 5000);
+    const id = { namespace: 'lifecycle', key: 'no-history' };
+    assert.deepEqual(await store.hit(id), { value: 1, created: true });
+    assert.deepEqual(await store.hit(id), { value: 2, created: false });
+    const fields = (await redis.command(['HKEYS', 'c:{lifecycle/no-history}'])) as string[];
+    assert.deepEqual(fields.filter((field) => /^\d{8}$/.test(field)), []);
+  });
+
+  it('is not ready, and logs an error naming the cause, when Redis refuses the readiness check (no functions loaded)', async () => {
+    const { log, lines } = capturingLog();
+    await redis.command(['FUNCTION', 'FLUSH']);
+    try {
+      const store = open(log);
+      await waitFor('the readiness check refused', async () => !(await store.isReady()) && lines.some((line) => line.msg === 'redis refused the readiness check'), 5000);
+      const refused = lines.filter((line) => line.msg === 'redis refused the readiness check');
+      assert.ok(refused.every((line) => line.level === 50 && /Function not found/i.test(line.err ?? '')), JSON.stringify(refused));
+    } finally {
+      await redis.loadFunctions();
+    }
+  });
+
   it('close() ends at once while Redis is away; the store then refuses calls', async () => {
     const { log, lines } = capturingLog();
     const nowhere = createRedisStore({
