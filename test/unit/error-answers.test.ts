@@ -34,6 +34,22 @@ describe('plain-text error answers and what they log', () => {
     assert.equal(res.body, 'Method Not Allowed: /count accepts GET\n');
   });
 
+  it('404 and 406: exact short answers, never cached', async (t) => {
+    const { app } = await appWithLog(t);
+    const missing = await app.inject('/nowhere');
+    assert.equal(missing.statusCode, 404);
+    assert.equal(missing.headers['cache-control'], 'no-store');
+    const refused = await app.inject({ url: '/count', headers: { accept: 'image/png' } });
+    assert.equal(refused.statusCode, 406);
+    assert.equal(refused.body, 'Not Acceptable: this resource is available as text/plain, text/html, application/json\n');
+  });
+
+  it("takes no request id from a client's Request-Id header (only a well-formed X-Request-ID)", async (t) => {
+    const { app } = await appWithLog(t);
+    const res = await app.inject({ url: '/', headers: { 'request-id': 'chosen-by-client' } });
+    assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  });
+
   it('the store unreachable: 503, and a warning in the log (not an error: it is an outage)', async (t) => {
     const { app, store, lines } = await appWithLog(t);
     store.available = false;
