@@ -35,6 +35,7 @@ describe('request log', () => {
     const line = requestLine(lines);
     assert.equal(line.url, '/get/some-site/home?x=1');
     assert.equal(line.urlCut, undefined);
+    assert.equal(line.level, 30, 'info: an answered request is no error');
     assert.equal(line.method, 'GET');
     assert.equal(line.route, '/get/:namespace/:key');
     assert.equal(line.status, 404);
