@@ -17,6 +17,11 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+// Under mutation testing (npm run mutate, stryker.server.config.json) the server runs the mutant
+// that Stryker activated for this test process; otherwise this adds nothing.
+const MUTANT = '__STRYKER_ACTIVE_MUTANT__';
+const mutantOf = (env: NodeJS.ProcessEnv): Record<string, string> => (env[MUTANT] === undefined ? {} : { [MUTANT]: env[MUTANT] });
+
 /** The real server entry point (`node src/server.ts`) as a child process. */
 export class AppProcess {
   readonly child: ChildProcess;
@@ -28,7 +33,7 @@ export class AppProcess {
     this.child = spawn(process.execPath, [SERVER], {
       // No metrics server unless a test asks for one: several processes (and test runs) must not
       // all take the default METRICS_PORT.
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', ...env },
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', ...mutantOf(process.env), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(this.child);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { AppProcess } from '../helpers/app-process.ts';
 import { freePort } from '../helpers/free-port.ts';
@@ -37,6 +38,21 @@ describe('the server process', () => {
     assert.ok(Date.now() - signalledAt < 2000);
     assert.match(exit.stdout, /"msg":"stopped"/);
     assert.doesNotMatch(exit.stdout, /Server listening/);
+  });
+
+  it('started while Redis is down, still listens after waiting about 5 s for it (not ready, but alive)', async () => {
+    const port = await freePort();
+    const app = new AppProcess({ HOST: '127.0.0.1', PORT: String(port), REDIS_HOST: '127.0.0.1', REDIS_PORT: String(await freePort()) });
+    try {
+      const started = Date.now();
+      await app.listening(15_000);
+      const took = Date.now() - started;
+      assert.ok(took >= 4500, `listened after ${took} ms`);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 503);
+    } finally {
+      app.kill();
+    }
   });
 
   describe('with Redis', () => {
@@ -104,8 +120,48 @@ describe('the server process', () => {
         assert.equal(exit.code, 0);
         assert.ok(Date.now() - signalledAt < 10_000);
         assert.match(exit.stdout, /"msg":"stopped"/);
+        assert.match(exit.stdout, new RegExp(`"signal":"${signal}","msg":"shutting down: finishing requests in flight"`));
         assert.equal(await redis.visits(), before + 1);
       });
     }
+
+    it('gives up on a request still in flight 9 s after SIGTERM (Compose kills at 10 s): exits 1, saying so', async () => {
+      const { app, base } = await launch({
+        REDIS_HOST: '127.0.0.1',
+        REDIS_PORT: String(redis.port),
+        REDIS_PASSWORD: 'p@ss word',
+        REDIS_TIMEOUT_MS: '10000',
+      });
+      await redis.pause();
+      try {
+        const inFlight = fetch(`${base}/count`).catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const signalledAt = Date.now();
+        app.child.kill('SIGTERM');
+        const exit = await app.exited;
+        const took = Date.now() - signalledAt;
+        assert.equal(exit.code, 1);
+        assert.ok(took >= 8500 && took < 15_000, `exited ${took} ms after SIGTERM`);
+        assert.match(exit.stdout, /"level":50,[^\n]*"msg":"shutdown deadline passed, exiting with requests unfinished"/);
+        await inFlight;
+      } finally {
+        await redis.resume();
+      }
+    });
+
+    it('exits 1 at once, logging why, when it cannot listen (the port is taken)', async () => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const address = taken.address();
+      assert.ok(address && typeof address === 'object');
+      try {
+        const app = new AppProcess({ HOST: '127.0.0.1', PORT: String(address.port), REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_PASSWORD: 'p@ss word' });
+        const exit = await app.exited;
+        assert.equal(exit.code, 1);
+        assert.match(exit.stdout, /"level":60,[^\n]*"err":\{[^\n]*EADDRINUSE[^\n]*"msg":"cannot listen"/);
+      } finally {
+        taken.close();
+      }
+    });
   });
 });

@@ -45,6 +45,9 @@ describe('GET /badge', () => {
     assert.equal(res.headers['cache-control'], 'no-cache, no-store, must-revalidate, max-age=0');
     assert.equal(res.headers.pragma, 'no-cache');
     assert.ok(Date.parse(String(res.headers.expires)) < Date.now(), 'Expires in the past');
+    // Opened on its own, the SVG may use its inline styles and nothing else.
+    assert.equal(res.headers['content-security-policy'], "default-src 'none'; style-src 'unsafe-inline'");
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
     assert.equal(res.headers['x-path'], 'site/page');
     const svg = parseSvg(res.body);
     assertSafe(svg);

@@ -152,6 +152,44 @@ describe('loadConfig', () => {
     });
   }
 
+  it('takes every log level pino knows', () => {
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) assert.equal(loadConfig({ LOG_LEVEL: level }).logLevel, level);
+  });
+
+  it('puts an IPv6 REDIS_HOST in brackets', () => {
+    assert.deepEqual(loadConfig({ REDIS_HOST: '::1', REDIS_PORT: '6380' }).redis, { url: 'redis://[::1]:6380', username: undefined, password: undefined, database: 0 });
+  });
+
+  it('takes the database from REDIS_URL: 0 to 15, nothing else', () => {
+    assert.equal(loadConfig({ REDIS_URL: 'redis://h/15' }).redis.database, 15);
+    assert.equal(loadConfig({ REDIS_URL: 'redis://h/0' }).redis.database, 0);
+    assert.equal(loadConfig({ REDIS_URL: 'redis://h' }).redis.database, 0);
+    assert.equal(loadConfig({ REDIS_URL: 'redis://h/' }).redis.database, 0);
+    for (const path of ['16', '1x', 'x1', '01', '0/1']) {
+      assert.throws(() => loadConfig({ REDIS_URL: `redis://h/${path}` }), { name: 'ConfigError', message: `REDIS_URL database must be a number from 0 to 15 (got ${JSON.stringify(path)})` });
+    }
+  });
+
+  it('names what is wrong with a REDIS_URL that is no usable address', () => {
+    const refused = (url: string, message: string) => {
+      assert.throws(() => loadConfig({ REDIS_URL: url }), { name: 'ConfigError', message });
+    };
+    refused('redis://a b', 'REDIS_URL is not a valid URL');
+    refused('redis://h:99999', 'REDIS_URL is not a valid URL');
+    refused('redis:///0', 'REDIS_URL has no host');
+    refused('redis://h:0', 'REDIS_URL has an invalid port (got "0")');
+  });
+
+  it('reads the environment it is given, not the process environment', (t) => {
+    const saved = process.env.PORT;
+    t.after(() => {
+      if (saved === undefined) delete process.env.PORT;
+      else process.env.PORT = saved;
+    });
+    process.env.PORT = '4321';
+    assert.equal(loadConfig({}).port, 3000);
+  });
+
   it('never echoes a password or URL in its message', () => {
     assert.throws(
       () => loadConfig({ REDIS_URL: 'ftp://user:hunter2@host' }),
@@ -190,6 +228,12 @@ describe('loadConfig: the counting service settings', () => {
     invalid({ TRUSTED_PROXIES: 'nginx' }, 'TRUSTED_PROXIES must be a comma-separated list of addresses, CIDR ranges or loopback, linklocal, uniquelocal (got "nginx")');
     invalid({ CREATE_TOKEN: 'short' }, 'CREATE_TOKEN must be at least 16 characters');
     invalid({ CREATE_TOKEN: 'a-long-enough-token', CREATE_TOKEN_FILE: '/nowhere' }, 'CREATE_TOKEN and CREATE_TOKEN_FILE are both set; set only one');
+  });
+
+  it('keeps line ends inside a secret file, and refuses a file with nothing but line ends', () => {
+    assert.equal(loadConfig({ CREATE_TOKEN_FILE: secretFile('first-line-of-it\nsecond\n') }).counting.createToken, 'first-line-of-it\nsecond');
+    const empty = secretFile('\r\n\n');
+    invalid({ CREATE_TOKEN_FILE: empty }, `CREATE_TOKEN_FILE is empty (${empty})`);
   });
 
   it('reads secret files with CRLF line ends or trailing blank lines as the same secret', () => {

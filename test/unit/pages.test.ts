@@ -7,4 +7,9 @@ describe('pages', () => {
     assert.doesNotMatch(welcomePage('<script>x</script>'), /<script>/);
     assert.match(countPage(3, 'a&b'), /a&#38;b/);
   });
+
+  it('are titled for what they show', () => {
+    assert.match(welcomePage('r'), /<title>Visit counter<\/title>/);
+    assert.match(countPage(42, 'r'), /<title>42 visits<\/title>/);
+  });
 });

@@ -35,6 +35,35 @@ describe('request log', () => {
     const line = requestLine(lines);
     assert.equal(line.url, '/get/some-site/home?x=1');
     assert.equal(line.urlCut, undefined);
+    assert.equal(line.level, 30, 'info: an answered request is no error');
+    assert.equal(line.method, 'GET');
+    assert.equal(line.route, '/get/:namespace/:key');
+    assert.equal(line.status, 404);
+  });
+
+  it('logs a URL of exactly 512 characters whole', async () => {
+    const { app, lines } = await appWithLog();
+    const url = `/get/some-site/home?junk=${'a'.repeat(512 - '/get/some-site/home?junk='.length)}`;
+    assert.equal(url.length, 512);
+    await app.inject({ url });
+    await app.close();
+    const line = requestLine(lines);
+    assert.equal(line.url, url);
+    assert.equal(line.urlCut, undefined);
+  });
+
+  it('logs the time the request took in milliseconds, to two decimals', async () => {
+    const { app, lines } = await appWithLog();
+    app.get('/slow', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      return 'done\n';
+    });
+    await app.inject({ url: '/slow' });
+    await app.close();
+    const { durationMs } = requestLine(lines);
+    assert.equal(typeof durationMs, 'number');
+    assert.ok(Number(durationMs) >= 55 && Number(durationMs) < 10_000, `durationMs ${String(durationMs)}`);
+    assert.equal(Math.round(Number(durationMs) * 100), Number(durationMs) * 100);
   });
 
   it('cuts an 8 KB URL to 512 characters and says it was cut, so one request logs a bounded line', async () => {

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import type { CounterStore } from '../../src/store/counter-store.ts';
+import { createRedisStore } from '../../src/store/redis-store.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+interface Line {
+  level: number;
+  msg: string;
+  err?: string;
+}
+
+/** A logger whose JSON lines land in an array, as the replica's lines on stdout. */
+const capturingLog = () => {
+  const lines: Line[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Line);
+      done();
+    },
+  });
+  return { log: pino({ level: 'info' }, sink), lines };
+};
+
+const WARN = 40;
+const INFO = 30;
+
+/** The Redis store's life around its connection: what it logs, and what close() does. */
+describe('the Redis store, connecting, losing Redis and closing', () => {
+  const redis = new RedisServer();
+  let redisUp = false;
+  // Every store is closed at the end, also after a failed test (an open one would keep the process alive).
+  const stores: CounterStore[] = [];
+
+  before(async () => {
+    await redis.start();
+    redisUp = true;
+  });
+  after(async () => {
+    for (const store of stores) await store.close();
+    await redis.destroy();
+  });
+
+  const open = (log: pino.Logger, statsFlushMs = 60_000): CounterStore => {
+    const store = createRedisStore({ connection: { url: redis.url, database: 0 }, timeoutMs: 500, log, ttlDays: 0, historyDays: 30, timeZone: 'UTC', statsFlushMs });
+    stores.push(store);
+    return store;
+  };
+
+  it('logs "redis ready", then one warning per distinct connection problem while Redis is away, and "redis ready" again', async () => {
+    const { log, lines } = capturingLog();
+    const store = open(log);
+    try {
+      await waitFor('the store ready', () => store.isReady(), 5000);
+      assert.deepEqual(lines.filter((line) => line.msg === 'redis ready').map((line) => line.level), [INFO]);
+
+      await redis.stop();
+      redisUp = false;
+      await waitFor('a connection problem logged', async () => lines.some((line) => line.msg === 'redis connection problem'), 5000);
+      // Reconnect attempts go on (at most a second apart); the same error is not logged again.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const problems = lines.filter((line) => line.msg === 'redis connection problem');
+      assert.ok(problems.length >= 1 && problems.every((line) => line.level === WARN && typeof line.err === 'string' && line.err !== ''), JSON.stringify(problems));
+      assert.equal(new Set(problems.map((line) => line.err)).size, problems.length, `each distinct error once: ${JSON.stringify(problems)}`);
+      assert.equal(await store.isReady(), false);
+
+      await redis.start();
+      redisUp = true;
+      await waitFor('the store ready again', () => store.isReady(), 10_000);
+      assert.equal(lines.filter((line) => line.msg === 'redis ready').length, 2);
+    } finally {
+      if (!redisUp) {
+        await redis.start();
+        redisUp = true;
+      }
+    }
+  });
+
+  it('close() adds the requests not yet flushed to /stats', async () => {
+    const { log } = capturingLog();
+    const counting = open(log);
+    await waitFor('the store ready', () => counting.isReady(), 5000);
+    const before = await counting.stats();
+    await counting.hit({ namespace: 'lifecycle', key: 'flush' });
+    await counting.close();
+
+    const reader = open(log);
+    await waitFor('the reader ready', () => reader.isReady(), 5000);
+    const after = await reader.stats();
+    // The first stats() call, the hit; the flush interval (a minute) never came.
+    assert.equal(after.requests - before.requests, 2);
+    assert.equal(after.keysCreated - before.keysCreated, 1);
+    assert.equal(after.keysUpdated - before.keysUpdated, 1);
+  });
+
+  it('with history off (HISTORY_DAYS=0) counts hits and keeps no day', async () => {
+    const { log } = capturingLog();
+    const store = createRedisStore({ connection: { url: redis.url, database: 0 }, timeoutMs: 500, log, ttlDays: 0, historyDays: 0, timeZone: 'UTC' });
+    stores.push(store);
+    await waitFor('the store ready', () => store.isReady(), 5000);
+    const id = { namespace: 'lifecycle', key: 'no-history' };
+    assert.deepEqual(await store.hit(id), { value: 1, created: true });
+    assert.deepEqual(await store.hit(id), { value: 2, created: false });
+    const fields = (await redis.command(['HKEYS', 'c:{lifecycle/no-history}'])) as string[];
+    assert.deepEqual(fields.filter((field) => /^\d{8}$/.test(field)), []);
+  });
+
+  it('is not ready, and logs an error naming the cause, when Redis refuses the readiness check (no functions loaded)', async () => {
+    const { log, lines } = capturingLog();
+    await redis.command(['FUNCTION', 'FLUSH']);
+    try {
+      const store = open(log);
+      await waitFor('the readiness check refused', async () => !(await store.isReady()) && lines.some((line) => line.msg === 'redis refused the readiness check'), 5000);
+      const refused = lines.filter((line) => line.msg === 'redis refused the readiness check');
+      assert.ok(refused.every((line) => line.level === 50 && /Function not found/i.test(line.err ?? '')), JSON.stringify(refused));
+    } finally {
+      await redis.loadFunctions();
+    }
+  });
+
+  it('close() ends at once while Redis is away; the store then refuses calls', async () => {
+    const { log, lines } = capturingLog();
+    const nowhere = createRedisStore({
+      connection: { url: `redis://127.0.0.1:${await freePort()}`, database: 0 },
+      timeoutMs: 500,
+      log,
+      ttlDays: 0,
+      historyDays: 30,
+      timeZone: 'UTC',
+    });
+    stores.push(nowhere);
+    await waitFor('a connection problem logged', async () => lines.some((line) => line.msg === 'redis connection problem'), 5000);
+    const started = Date.now();
+    await nowhere.close();
+    assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`);
+    assert.equal(await nowhere.isReady(), false);
+    await assert.rejects(nowhere.get({ namespace: 'lifecycle', key: 'gone' }), { name: 'StoreUnavailableError', message: 'redis is not connected' });
+  });
+});
