@@ -2,8 +2,8 @@ import fp from 'fastify-plugin';
 import { replyText } from '../plain-text.ts';
 
 /**
- * Every route here is GET or HEAD, where a body has no meaning; Fastify would silently ignore
- * one. Refusing it (413, the limit response) means no request that smuggles a body is counted.
+ * A GET or HEAD (every route but DELETE /counters) has no use for a body; Fastify would silently
+ * ignore one. Refusing it (413, the limit response) means no request that smuggles a body is counted.
  */
 export default fp(
   async (app) => {
