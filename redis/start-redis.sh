@@ -55,7 +55,10 @@ fi
 #                                      watch a node and fail it over, nothing else;
 #   REDIS_MIN_REPLICAS_TO_WRITE / REDIS_MIN_REPLICAS_MAX_LAG   a master refuses writes (NOREPLICAS)
 #                                      unless that many replicas acknowledged within that many
-#                                      seconds: a master cut off from its replicas stops counting.
+#                                      seconds: a master cut off from its replicas stops counting;
+#   REDIS_REPLICA_ANNOUNCE_IP          the address (or, for sentinels resolving host names, the
+#                                      name) this node gives its master and the sentinels, when
+#                                      not the one they see (Swarm: deploy/swarm/ha.yaml).
 ha=""
 replica_of="${REDIS_REPLICA_OF:-}"
 if [ -n "$replica_of" ]; then
@@ -67,6 +70,12 @@ if [ -n "$replica_of" ]; then
   ha="$ha
 replicaof $replica_of"
 fi
+announce="${REDIS_REPLICA_ANNOUNCE_IP:-}"
+case "$announce" in
+  *[!A-Za-z0-9.:_-]*) fail "REDIS_REPLICA_ANNOUNCE_IP must be an address or a host name (got \"$announce\")" ;;
+  ?*) ha="$ha
+replica-announce-ip $announce" ;;
+esac
 if [ -n "${REDIS_REPLICATION_PASSWORD_FILE:-}" ]; then
   replication_password=$(secret REDIS_REPLICATION_PASSWORD_FILE "$REDIS_REPLICATION_PASSWORD_FILE") || exit 78
   # masterauth in clear: Redis needs it to log in; it reaches Redis on stdin, not argv.

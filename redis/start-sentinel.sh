@@ -16,6 +16,9 @@
 #   REDIS_PASSWORD_FILE          the app's `counter` user's password: the app asks the sentinels
 #                                where the master is as the same user, which may only ask
 #   SENTINEL_PORT (26379), SENTINEL_BIND, SENTINEL_DIR (/data), SENTINEL_ANNOUNCE_IP (optional)
+#   SENTINEL_RESOLVE_HOSTNAMES   yes: nodes and sentinels by host name (resolve-hostnames and
+#                                announce-hostnames), SENTINEL_MONITOR may name a host; for Swarm,
+#                                whose task addresses change at each restart (deploy/swarm/ha.yaml)
 set -eu
 
 fail() { echo "start-sentinel: $*" >&2; exit 78; }
@@ -33,8 +36,14 @@ number() { # variable value
 name="${SENTINEL_MASTER_NAME:-counter}"
 case "$name" in ''|*[!A-Za-z0-9._-]*) fail "SENTINEL_MASTER_NAME must be letters, digits, dots, dashes or underscores (got \"$name\")" ;; esac
 monitor="${SENTINEL_MONITOR:-}"
+hostnames="${SENTINEL_RESOLVE_HOSTNAMES:-no}"
+case "$hostnames" in
+  yes) host_chars='A-Za-z0-9.:_-' ;;
+  no) host_chars='0-9A-Fa-f.:' ;;
+  *) fail "SENTINEL_RESOLVE_HOSTNAMES must be yes or no (got \"$hostnames\")" ;;
+esac
 case "$monitor" in
-  *[!0-9A-Fa-f.:\ ]*|*' '*' '*|' '*|*' '|*' '*[!0-9]*|'') fail "SENTINEL_MONITOR must be \"ip port\" (got \"$monitor\")" ;;
+  *[!\ $host_chars]*|*' '*' '*|' '*|*' '|*' '*[!0-9]*|'') fail "SENTINEL_MONITOR must be \"ip port\" (got \"$monitor\")" ;;
   *' '*) ;;
   *) fail "SENTINEL_MONITOR must be \"ip port\" (got \"$monitor\")" ;;
 esac
@@ -66,8 +75,8 @@ port $port
 ${SENTINEL_BIND:+bind $SENTINEL_BIND}
 protected-mode no
 dir $dir
-sentinel resolve-hostnames no
-sentinel announce-hostnames no
+sentinel resolve-hostnames $hostnames
+sentinel announce-hostnames $hostnames
 ${SENTINEL_ANNOUNCE_IP:+sentinel announce-ip $SENTINEL_ANNOUNCE_IP}
 user default off resetpass
 user sentinel on #$(sha256 "$sentinel_password") ~* &* +@all
