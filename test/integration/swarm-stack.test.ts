@@ -174,15 +174,17 @@ describe('the Swarm HA layer (deploy/swarm/ha.yaml on stack.yaml), linted offlin
 
   it('every Redis node and sentinel is one task of a service of its own, found by its name (dnsrr): the name follows the task', () => {
     for (const name of [...NODES, ...SENTINELS]) {
-      assert.equal(ha.services[name]?.deploy?.replicas, 1, `${name}: one task`);
-      assert.equal(ha.services[name]?.deploy?.endpoint_mode, 'dnsrr', `${name}: endpoint_mode`);
+      const deploy = ha.services[name]?.deploy;
+      assert.ok(deploy, `${name}: deploy settings`);
+      assert.equal(deploy.replicas, 1, `${name}: one task`);
+      assert.equal(deploy.endpoint_mode, 'dnsrr', `${name}: endpoint_mode`);
     }
   });
 
   /** Where a node or sentinel does not go by its own service's name, or the app asks elsewhere, as "service: what". */
   const nameProblems = (config: Config): string[] => {
     const problems: string[] = [];
-    const expect = (name: string, key: string, wanted: string | undefined): void => {
+    const expect = (name: string, key: string, wanted: string | null | undefined): void => {
       const value = config.services[name]?.environment?.[key];
       if (value !== wanted) problems.push(`${name}: ${key} is ${String(value)}, not ${String(wanted)}`);
     };
