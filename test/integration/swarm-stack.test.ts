@@ -1,4 +1,4 @@
-// deploy/swarm/stack.yaml, checked offline (no Docker engine: DOCKER_HOST points nowhere):
+// deploy/swarm/stack.yaml (and deploy/swarm/ha.yaml layered on it), checked offline (no Docker engine: DOCKER_HOST points nowhere):
 // `docker stack config` (the Docker CLI's own schema and interpolation) accepts it and rejects
 // broken copies; no service uses an option that `docker stack deploy` ignores or silently drops;
 // and it runs compose.yaml's services with compose.yaml's settings. e2e `swarm` deploys it.
@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describeRun, run } from '../helpers/run.ts';
 import { STACK_FILE } from '../helpers/swarm.ts';
+
+const HA_FILE = fileURLToPath(new URL('../../deploy/swarm/ha.yaml', import.meta.url));
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE_FILE = join(ROOT, 'compose.yaml');
@@ -39,9 +41,9 @@ interface Config {
 // Only the defaults of both files: nothing of the caller's environment (HTTP_PORT, ...) leaks in.
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
 
-/** `docker stack config -c FILE`: resolves with the exit code, the parsed config (on success) and stderr. */
-const stackConfig = async (file: string): Promise<{ code: number | null; config?: Config; stderr: string }> => {
-  const result = await run('docker', ['stack', 'config', '--compose-file', file], { env: ENV, cwd: ROOT });
+/** `docker stack config -c FILE [-c FILE...]`: resolves with the exit code, the parsed config (on success) and stderr. */
+const stackConfig = async (...files: string[]): Promise<{ code: number | null; config?: Config; stderr: string }> => {
+  const result = await run('docker', ['stack', 'config', ...files.flatMap((file) => ['--compose-file', file])], { env: ENV, cwd: ROOT });
   if (result.failure) throw new Error(`${describeRun('docker', ['stack', 'config'], result)}\nThe Swarm checks need a Docker CLI with \`docker stack config\` (25 or newer).`);
   return { code: result.code, stderr: result.stderr, ...(result.code === 0 ? { config: parse(result.stdout) as Config } : {}) };
 };
@@ -54,10 +56,10 @@ const IGNORED_BY_SWARM = ['build', 'cgroup_parent', 'container_name', 'devices',
 const ignoredBySwarm = (config: Config): string[] =>
   Object.entries(config.services).flatMap(([name, service]) => IGNORED_BY_SWARM.filter((option) => option in service).map((option) => `${name}: ${option}`));
 
-/** A copy of the stack file with one edit, in a temporary folder. */
+/** A copy of the stack file (or another) with one edit, in a temporary folder. */
 let scratch = '';
-const brokenCopy = async (name: string, edit: (text: string) => string): Promise<string> => {
-  const original = await readFile(STACK_FILE, 'utf8');
+const brokenCopy = async (name: string, edit: (text: string) => string, source = STACK_FILE): Promise<string> => {
+  const original = await readFile(source, 'utf8');
   const changed = edit(original);
   assert.notEqual(changed, original, `the edit of ${name} changed nothing: the stack file changed, update the test`);
   const file = join(scratch, name);
@@ -141,5 +143,83 @@ describe('the Swarm stack file (deploy/swarm/stack.yaml), linted offline', () =>
     assert.equal(redis.replicas, 1);
     assert.equal(redis.update_config?.order, 'stop-first');
     assert.deepEqual(redis.placement?.constraints, ['node.labels.visit-counter.redis == true']);
+  });
+});
+
+describe('the Swarm HA layer (deploy/swarm/ha.yaml on stack.yaml), linted offline', () => {
+  let ha: Config;
+  let composeHa: Config;
+  const NODES = ['redis', 'redis-replica-1', 'redis-replica-2'];
+  const SENTINELS = ['sentinel-1', 'sentinel-2', 'sentinel-3'];
+
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'vc-swarm-lint-'));
+    const rendered = await stackConfig(STACK_FILE, HA_FILE);
+    assert.equal(rendered.code, 0, `docker stack config rejects stack.yaml + ha.yaml:\n${rendered.stderr}`);
+    assert.ok(rendered.config);
+    ha = rendered.config;
+    const composeArgs = ['compose', '--file', COMPOSE_FILE, '--file', join(ROOT, 'compose.ha.yaml'), '--project-directory', ROOT, 'config', '--format', 'json'];
+    const result = await run('docker', composeArgs, { env: ENV, cwd: ROOT });
+    assert.equal(result.code, 0, describeRun('docker', composeArgs, result));
+    composeHa = JSON.parse(result.stdout) as Config;
+  });
+  after(async () => {
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('is accepted by `docker stack config`, with compose.ha.yaml\'s services, none using an option Swarm drops', () => {
+    assert.deepEqual(Object.keys(ha.services).sort(), Object.keys(composeHa.services).filter((name) => name !== 'redis-secrets').sort());
+    assert.deepEqual(ignoredBySwarm(ha), []);
+  });
+
+  it('every Redis node and sentinel is one task of a service of its own, found by its name (dnsrr): the name follows the task', () => {
+    for (const name of [...NODES, ...SENTINELS]) {
+      const deploy = ha.services[name]?.deploy;
+      assert.ok(deploy, `${name}: deploy settings`);
+      assert.equal(deploy.replicas, 1, `${name}: one task`);
+      assert.equal(deploy.endpoint_mode, 'dnsrr', `${name}: endpoint_mode`);
+    }
+  });
+
+  /** Where a node or sentinel does not go by its own service's name, or the app asks elsewhere, as "service: what". */
+  const nameProblems = (config: Config): string[] => {
+    const problems: string[] = [];
+    const expect = (name: string, key: string, wanted: string | null | undefined): void => {
+      const value = config.services[name]?.environment?.[key];
+      if (value !== wanted) problems.push(`${name}: ${key} is ${String(value)}, not ${String(wanted)}`);
+    };
+    for (const name of NODES) expect(name, 'REDIS_ANNOUNCE_HOSTNAME', name);
+    for (const name of ['redis-replica-1', 'redis-replica-2']) expect(name, 'REDIS_REPLICA_OF', 'redis 6379');
+    for (const name of SENTINELS) {
+      expect(name, 'SENTINEL_ANNOUNCE_IP', name);
+      expect(name, 'SENTINEL_HOSTNAMES', 'yes');
+      expect(name, 'SENTINEL_MONITOR', 'redis 6379');
+    }
+    const asked = config.services.web?.environment?.REDIS_SENTINELS?.split(',').sort().join(',');
+    if (asked !== SENTINELS.map((name) => `${name}:26379`).join(',')) problems.push(`web: REDIS_SENTINELS is ${String(asked)}`);
+    expect('web', 'REDIS_SENTINEL_MASTER', config.services['sentinel-1']?.environment?.SENTINEL_MASTER_NAME);
+    return problems;
+  };
+
+  it('the nodes and sentinels go by name, each announcing its own service\'s; the sentinels resolve names and watch `redis`; the app asks exactly the three sentinels', () => {
+    assert.deepEqual(nameProblems(ha), []);
+  });
+
+  it('runs compose.ha.yaml\'s Redis and Sentinel settings (quorum, timings, min-replicas), with Swarm secrets under /run/secrets', () => {
+    const sameAs = (name: string, keys: string[]): void => {
+      const inStack = ha.services[name]?.environment ?? {};
+      const inCompose = composeHa.services[name]?.environment ?? {};
+      for (const key of keys) assert.equal(inStack[key], inCompose[key], `${name}: ${key}`);
+      for (const [key, value] of Object.entries(inStack)) if (key.endsWith('_FILE')) assert.match(value ?? '', /^\/run\/secrets\//, `${name}: ${key}`);
+    };
+    for (const name of NODES) sameAs(name, ['REDIS_MIN_REPLICAS_TO_WRITE', 'REDIS_MIN_REPLICAS_MAX_LAG', 'REDIS_APPENDFSYNC', 'REDIS_MAXMEMORY']);
+    for (const name of SENTINELS) sameAs(name, ['SENTINEL_MASTER_NAME', 'SENTINEL_QUORUM', 'SENTINEL_DOWN_AFTER_MS', 'SENTINEL_FAILOVER_TIMEOUT_MS']);
+  });
+
+  it('a copy where a replica announces another node\'s name is accepted by Docker but caught here', async () => {
+    const copy = await stackConfig(STACK_FILE, await brokenCopy('ha-announce.yaml', (text) => text.replace('REDIS_ANNOUNCE_HOSTNAME: redis-replica-2', 'REDIS_ANNOUNCE_HOSTNAME: redis-replica-1'), HA_FILE));
+    assert.equal(copy.code, 0, copy.stderr);
+    assert.ok(copy.config);
+    assert.deepEqual(nameProblems(copy.config), ['redis-replica-2: REDIS_ANNOUNCE_HOSTNAME is redis-replica-1, not redis-replica-2']);
   });
 });
