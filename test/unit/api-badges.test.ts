@@ -46,7 +46,7 @@ describe('GET /badge', () => {
     assert.equal(res.headers.pragma, 'no-cache');
     assert.ok(Date.parse(String(res.headers.expires)) < Date.now(), 'Expires in the past');
     // Opened on its own, the SVG may use its inline styles and nothing else.
-    assert.equal(res.headers['content-security-policy'], "default-src 'none'; style-src 'unsafe-inline'");
+    assert.equal(res.headers['content-security-policy'], "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
     assert.equal(res.headers['x-path'], 'site/page');
     const svg = parseSvg(res.body);
