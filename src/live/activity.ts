@@ -186,11 +186,19 @@ export const noteActivity = (store: CounterStore, activity: LiveActivity): Count
       return result;
     },
   };
+  // Bound once per method, not on every call: /get and the other reads pass through here.
+  const bound = new Map<PropertyKey, unknown>();
   return new Proxy(store, {
     get(target, name, receiver) {
       if (typeof name === 'string' && name in noted) return noted[name as keyof CounterStore];
       const value: unknown = Reflect.get(target, name, receiver);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      if (typeof value !== 'function') return value;
+      let method = bound.get(name);
+      if (!method) {
+        method = (value as (...args: unknown[]) => unknown).bind(target);
+        bound.set(name, method);
+      }
+      return method;
     },
   });
 };
