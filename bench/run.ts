@@ -112,10 +112,18 @@ const startNginx = async (image: string, dir: string, upstreamPorts: number[], e
   };
 };
 
+/** The app image's command line (web/Dockerfile's CMD), so the replicas run with the image's Node flags. */
+const imageCommand = (): string[] => {
+  const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(REPO, 'web/Dockerfile'), 'utf8'))?.[1];
+  if (!cmd) throw new Error('web/Dockerfile has no CMD ["node", ...] line');
+  // WORKDIR is the checkout here: the script's path is taken from the repository's root.
+  return (JSON.parse(cmd) as string[]).slice(1).map((arg) => (arg.startsWith('-') ? arg : join(REPO, arg)));
+};
+
 /** A node server on loopback, its output going straight to a file as to Docker's log pipe. */
-const startNode = async (logPath: string, script: string, port: number, env: Record<string, string> = {}) => {
+const startNode = async (logPath: string, args: string[], port: number, env: Record<string, string> = {}) => {
   const log = openSync(logPath, 'w');
-  const child = start(process.execPath, [script], ['ignore', log, log], { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), ...env });
+  const child = start(process.execPath, args, ['ignore', log, log], { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), ...env });
   closeSync(log);
   // Readiness requests that got an answer, which the app logs like any other.
   const server = { child, pid: child.pid ?? 0, log: logPath, probes: 0 };
@@ -187,7 +195,7 @@ const main = async (): Promise<number> => {
     } else {
       setup.redis = need('redis-server', ['--version'], 'the counter store').replace(/^.*v=(\S+).*$/s, '$1');
       need('redis-benchmark', ['--version'], 'the Redis INCR row');
-      setup.replicas = `${replicas} × src/server.ts`;
+      setup.replicas = `${replicas} × web/Dockerfile's CMD: node ${imageCommand().map((arg) => arg.replace(`${REPO}/`, '')).join(' ')}`;
       // The committed redis.conf (append-only file, fsync every second); where it listens and writes is the bench's.
       const password = randomBytes(16).toString('hex');
       const redisArgs = ['--bind', '127.0.0.1', '--port', String(redisPort), '--dir', root, '--logfile', join(root, 'redis.log'), '--requirepass', password];
@@ -203,8 +211,8 @@ const main = async (): Promise<number> => {
       // METRICS_PORT=0: the replicas measure every request as in Compose, but serve no metrics
       // (they would all take the same default port here).
       const redisEnv = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort), REDIS_PASSWORD: password, LOG_LEVEL: 'info', METRICS_PORT: '0' };
-      const app = await Promise.all(appPorts.map((port, i) => startNode(join(root, `replica-${i + 1}.log`), join(REPO, 'src/server.ts'), port, { ...redisEnv, REPLICA_NAME: `replica-${i + 1}` })));
-      const floor = await Promise.all(floorPorts.map((port, i) => startNode(join(root, `floor-${i + 1}.log`), join(REPO, 'bench/floor-server.ts'), port)));
+      const app = await Promise.all(appPorts.map((port, i) => startNode(join(root, `replica-${i + 1}.log`), imageCommand(), port, { ...redisEnv, REPLICA_NAME: `replica-${i + 1}` })));
+      const floor = await Promise.all(floorPorts.map((port, i) => startNode(join(root, `floor-${i + 1}.log`), [join(REPO, 'bench/floor-server.ts')], port)));
       const floorFront = await startNginx(image, join(root, 'nginx-floor'), floorPorts);
       const appFront = await startNginx(image, join(root, 'nginx-app'), appPorts);
       const fronts = [ceiling, floorFront, appFront];

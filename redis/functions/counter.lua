@@ -23,7 +23,8 @@
 -- library re-sending after a failover, never counts twice. Nothing after a function's first write
 -- can fail (Redis does not roll a function back), so every check comes before it.
 
-local VERSION = 2 -- FUNCTIONS_VERSION in src/store/keys.ts
+local VERSION = 3 -- FUNCTIONS_VERSION in src/store/keys.ts
+local MAX_HITS_PER_CALL = 1000 -- MAX_HITS_PER_CALL in src/store/keys.ts
 
 local function replay(marker)
   if not marker then return nil end
@@ -76,24 +77,54 @@ local function trim_history(counter, oldest)
   end
 end
 
--- KEYS: c, u (today's uniques), [r marker]
--- ARGV: now_ms, day, visitor ('' = not counted as a unique), ttl_s (0 = never expires),
---       oldest_day (0 = no history), uniques_ttl_s, marker_ttl_s
--- Reply: {value, created (1 when this hit made the counter)}
+-- Hits of one counter on one day, as many as the app gathered in one turn of its event loop
+-- (group commit: one call, one script run and one reply for all of them).
+-- KEYS: c, u (the day's uniques), then the marker keys of the hits that carry one
+-- ARGV: now_ms, day, ttl_s (0 = never expires), oldest_day (0 = no history), uniques_ttl_s,
+--       marker_ttl_s, then two per hit: visitor ('' = not counted as a unique) and the KEYS index
+--       of its marker (0 = none)
+-- Reply: two per hit, in order: value (the counter after this hit), created (1 for the hit that
+-- made the counter). A hit whose marker was seen gets its first reply again and counts nothing,
+-- also when the same marker comes twice in one call.
 local function hit(keys, args)
-  local seen = replay(keys[3])
-  if seen then return seen end
   local counter, uniques = keys[1], keys[2]
-  local created = redis.call('EXISTS', counter) == 0 and 1 or 0
-  local total = redis.call('HINCRBY', counter, 'v', 1)
-  if created == 1 then redis.call('HINCRBY', counter, 't', tonumber(args[1])) end
-  local oldest = tonumber(args[5])
-  if oldest > 0 and redis.call('HINCRBY', counter, args[2], 1) == 1 then trim_history(counter, oldest) end
-  if args[3] ~= '' and redis.call('PFADD', uniques, args[3]) == 1 and redis.call('TTL', uniques) == -1 then
-    redis.call('EXPIRE', uniques, tonumber(args[6]))
+  local reply, fresh, first_of, repeats = {}, {}, {}, {}
+  for i = 1, (#args - 6) / 2 do
+    local marker = keys[tonumber(args[6 + 2 * i])]
+    local seen = replay(marker)
+    if seen then
+      reply[2 * i - 1], reply[2 * i] = seen[1], seen[2]
+    elseif marker and first_of[marker] then
+      repeats[i] = first_of[marker] -- the same request twice: answered after counting, below
+    else
+      fresh[#fresh + 1] = i
+      if marker then first_of[marker] = i end
+    end
   end
-  expire_all(tonumber(args[4]), counter)
-  return remember(keys[3], tonumber(args[7]), {total, created})
+  local n = #fresh
+  if n == 0 then return reply end
+  -- unpack() below fails beyond Lua's stack (about 8,000), after the first write: refuse first.
+  if n > MAX_HITS_PER_CALL then return redis.error_reply('ERR at most ' .. MAX_HITS_PER_CALL .. ' hits per call') end
+  local visitors = {}
+  for _, i in ipairs(fresh) do
+    if args[5 + 2 * i] ~= '' then visitors[#visitors + 1] = args[5 + 2 * i] end
+  end
+  local created = redis.call('EXISTS', counter) == 0
+  local total = redis.call('HINCRBY', counter, 'v', n)
+  if created then redis.call('HINCRBY', counter, 't', tonumber(args[1])) end
+  local oldest = tonumber(args[4])
+  if oldest > 0 and redis.call('HINCRBY', counter, args[2], n) == n then trim_history(counter, oldest) end
+  if #visitors > 0 and redis.call('PFADD', uniques, unpack(visitors)) == 1 and redis.call('TTL', uniques) == -1 then
+    redis.call('EXPIRE', uniques, tonumber(args[5]))
+  end
+  expire_all(tonumber(args[3]), counter)
+  for position, i in ipairs(fresh) do
+    local answer = {total - n + position, (created and position == 1) and 1 or 0}
+    reply[2 * i - 1], reply[2 * i] = answer[1], answer[2]
+    remember(keys[tonumber(args[6 + 2 * i])], tonumber(args[6]), answer)
+  end
+  for i, first in pairs(repeats) do reply[2 * i - 1], reply[2 * i] = reply[2 * first - 1], reply[2 * first] end
+  return reply
 end
 
 -- KEYS: c, a, [r]; ARGV: now_ms, value, enable_reset (0/1), lower, upper, admin_hash, ttl_s, marker_ttl_s
@@ -189,18 +220,15 @@ local function salt(keys, args)
   return redis.call('GET', keys[1])
 end
 
--- KEYS: stats; ARGV: requests, keys_created, keys_updated (added by each replica about once a second)
+-- KEYS: stats; ARGV: requests, keys_created, keys_updated (added by each replica about once a
+-- second, and by the one answering /stats, which shows the totals this returns)
+-- Reply: {requests, keys_created, keys_updated}, the totals after adding
 local function stats_add(keys, args)
-  redis.call('HINCRBY', keys[1], 'requests', tonumber(args[1]))
-  redis.call('HINCRBY', keys[1], 'keys_created', tonumber(args[2]))
-  redis.call('HINCRBY', keys[1], 'keys_updated', tonumber(args[3]))
-  return 1
-end
-
--- KEYS: stats; Reply: {requests, keys_created, keys_updated}
-local function stats(keys)
-  local h = redis.call('HMGET', keys[1], 'requests', 'keys_created', 'keys_updated')
-  return {tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0}
+  return {
+    redis.call('HINCRBY', keys[1], 'requests', tonumber(args[1])),
+    redis.call('HINCRBY', keys[1], 'keys_created', tonumber(args[2])),
+    redis.call('HINCRBY', keys[1], 'keys_updated', tonumber(args[3])),
+  }
 end
 
 -- What a replica did since its last report (about twice a second), for the operator's dashboard
@@ -269,7 +297,6 @@ register('counter_get', get, true)
 register('counter_history', history) -- PFCOUNT may write (it caches), so not no-writes
 register('counter_salt', salt)
 register('counter_stats_add', stats_add)
-register('counter_stats', stats, true)
 register('counter_migrate_legacy', migrate_legacy)
 register('counter_report', report)
 register('counter_instance', instance, true)

@@ -107,7 +107,7 @@ const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, { adminToken
       const cacheKey = `${pathOfCounter(id)} ${days} ${size}`;
       let cached = charts.get(cacheKey);
       if (!cached || Date.now() - cached.at > CHART_CACHE_MS) {
-        cached = { at: Date.now(), svg: historyChart(await app.counters.history(id, days), size) };
+        cached = { at: Date.now(), svg: await historyChart(await app.counters.history(id, days), size) };
         if (charts.size >= CHART_CACHE_SIZE) charts.clear();
         charts.set(cacheKey, cached);
       }

@@ -30,7 +30,10 @@ export const instanceKeys = {
 export const UPDATES_CHANNEL = 'counter-updates';
 
 /** The version of redis/functions/counter.lua this app needs (its counter_version). */
-export const FUNCTIONS_VERSION = 2;
+export const FUNCTIONS_VERSION = 3;
+
+/** The most hits one counter_hit call carries (its MAX_HITS_PER_CALL); a fuller batch is sent at once. */
+export const MAX_HITS_PER_CALL = 1000;
 
 /** Long enough to outlive nginx's retries of one request (proxy_next_upstream_timeout is 5 s). */
 export const MARKER_TTL_SECONDS = 30;

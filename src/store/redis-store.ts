@@ -6,9 +6,10 @@ import { compactDay, isoDay, lastDays, secondsLeftInDay } from '../counters/days
 import { pathOfCounter, type CounterId } from '../counters/names.ts';
 import { visitorHash } from '../counters/visitors.ts';
 import { StoreFaultError, StoreUnavailableError, type CounterChanges, type CounterStore, type Refusal, type Visitor } from './counter-store.ts';
-import { FUNCTIONS_VERSION, MARKER_TTL_SECONDS, STATS_KEY, UPDATES_CHANNEL, counterKeys, instanceKeys, saltKey } from './keys.ts';
+import { FUNCTIONS_VERSION, MARKER_TTL_SECONDS, MAX_HITS_PER_CALL, STATS_KEY, UPDATES_CHANNEL, counterKeys, instanceKeys, saltKey } from './keys.ts';
 import { parseInstance, LOAD_BUCKET_SECONDS, LOAD_BUCKETS } from './instance-view.ts';
 import { createStoreClient } from './store-client.ts';
+import { groupCommit } from './group-commit.ts';
 
 export interface RedisStoreOptions {
   connection: RedisConnection;
@@ -30,6 +31,9 @@ const ALIVE_MS = 5_000;
 /** The day's busiest counters kept in Redis, and shown. */
 const BUSIEST_KEPT = 1_000;
 const BUSIEST_SHOWN = 10;
+
+/** Why a call was refused before it was sent. */
+const NOT_CONNECTED = 'redis is not connected';
 
 /** How long a fault keeps the replica unready without a new one (see `fault` below). */
 const FAULT_HOLD_MS = 10_000;
@@ -96,7 +100,7 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
   // traffic by its readiness (Kubernetes) is tried again rather than left out for good.
   let fault: { message: string; at: number } | undefined;
   const call = async <T = Reply>(fn: string, keys: string[], args: (string | number)[] = [], readOnly = false): Promise<T> => {
-    if (!client.isReady) throw new StoreUnavailableError('redis is not connected');
+    if (!client.isReady) throw new StoreUnavailableError(NOT_CONNECTED);
     const command = [readOnly ? 'FCALL_RO' : 'FCALL', fn, String(keys.length), ...keys, ...args.map(String)];
     let reply: T;
     try {
@@ -144,17 +148,28 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
 
   // /stats: each replica adds what it served about once a second, not one Redis write per request.
   const pending = { requests: 0, keysCreated: 0, keysUpdated: 0 };
+  const takePending = (): [number, number, number] => {
+    const batch: [number, number, number] = [pending.requests, pending.keysCreated, pending.keysUpdated];
+    pending.requests = pending.keysCreated = pending.keysUpdated = 0;
+    return batch;
+  };
+  // Adds what is pending and answers the totals. Put back only when the call never left (no
+  // connection): one that timed out may have been added, and adding it again would count twice;
+  // /stats rather misses a few requests after a stall.
+  const addStats = async (): Promise<number[]> => {
+    const batch = takePending();
+    try {
+      return await call<number[]>('counter_stats_add', [STATS_KEY], batch);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError && error.message === NOT_CONNECTED) {
+        [pending.requests, pending.keysCreated, pending.keysUpdated] = [pending.requests + batch[0], pending.keysCreated + batch[1], pending.keysUpdated + batch[2]];
+      }
+      throw error;
+    }
+  };
   const flushStats = async () => {
     if (pending.requests + pending.keysCreated + pending.keysUpdated === 0 || !client.isReady) return;
-    const batch = { ...pending };
-    pending.requests = pending.keysCreated = pending.keysUpdated = 0;
-    try {
-      await call('counter_stats_add', [STATS_KEY], [batch.requests, batch.keysCreated, batch.keysUpdated]);
-    } catch {
-      pending.requests += batch.requests;
-      pending.keysCreated += batch.keysCreated;
-      pending.keysUpdated += batch.keysUpdated;
-    }
+    await addStats().catch(() => undefined);
   };
   const flusher = setInterval(() => void flushStats(), options.statsFlushMs ?? 1000);
   flusher.unref();
@@ -167,10 +182,29 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
   // The idempotency marker goes last among a mutating function's keys. A client that may send a
   // command twice by itself (Sentinel, after a failover) gets one on every write, so that the
   // second send is answered with the first result instead of counting again.
+  const markerOf = (idempotencyKey?: string) => idempotencyKey ?? (client.resendsCommands ? randomUUID() : undefined);
   const withMarker = (keys: ReturnType<typeof counterKeys>, names: string[], idempotencyKey?: string) => {
-    const key = idempotencyKey ?? (client.resendsCommands ? randomUUID() : undefined);
+    const key = markerOf(idempotencyKey);
     return key === undefined ? names : [...names, keys.marker(key)];
   };
+
+  // Hits go to Redis by group commit (group-commit.ts): one counter_hit call carries every hit of
+  // one counter and day that arrived in the same turn of the event loop, each with its marker.
+  const hits = groupCommit<{ keys: ReturnType<typeof counterKeys>; day: ReturnType<typeof currentDay> }, { element: string; marker?: string | undefined }, { value: number; created: boolean }>(
+    async ({ keys, day }, batch) => {
+      const markers: string[] = [];
+      const perHit = batch.flatMap(({ element, marker }) => {
+        if (marker === undefined) return [element, 0];
+        markers.push(keys.marker(marker));
+        return [element, 2 + markers.length]; // its KEYS index (1-based, after the counter and uniques)
+      });
+      const reply = await call('counter_hit', [keys.counter, keys.uniques(day.compact), ...markers], [
+        Date.now(), day.compact, ttl, day.oldest, uniquesTtl, MARKER_TTL_SECONDS, ...perHit,
+      ]);
+      return batch.map((_, index) => ({ value: Number(reply[2 * index]), created: reply[2 * index + 1] === 1 }));
+    },
+    MAX_HITS_PER_CALL,
+  );
 
   // /set and /update: one argument, the presented owner digest; reply[0] is 1 when it changed.
   const change = async (fn: string, id: CounterId, argument: number, ownerDigest: string, idempotencyKey?: string) => {
@@ -182,14 +216,12 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
 
   return {
     async hit(id, { idempotencyKey, visitor }: { idempotencyKey?: string; visitor?: Visitor } = {}) {
-      const keys = counterKeys(id);
       const day = currentDay();
-      const element = visitor ? visitorHash(await saltFor(day.compact), visitor.address, visitor.userAgent, pathOfCounter(id)) : '';
-      const [value, created] = await call('counter_hit', withMarker(keys, [keys.counter, keys.uniques(day.compact)], idempotencyKey), [
-        Date.now(), day.compact, element, ttl, day.oldest, uniquesTtl, MARKER_TTL_SECONDS,
-      ]);
-      served(Number(created), 1);
-      return { value: Number(value), created: created === 1 };
+      const path = pathOfCounter(id);
+      const element = visitor ? visitorHash(await saltFor(day.compact), visitor.address, visitor.userAgent, path) : '';
+      const answer = await hits(`${path} ${day.compact}`, () => ({ keys: counterKeys(id), day }), { element, marker: markerOf(idempotencyKey) });
+      served(answer.created ? 1 : 0, 1);
+      return answer;
     },
     async get(id) {
       const value = await call<string | null>('counter_get', [counterKeys(id).counter], [], true);
@@ -237,9 +269,9 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
       return days.map((day, index) => ({ day, hits: reply[2 * index] ?? 0, uniques: reply[2 * index + 1] ?? 0 }));
     },
     async stats() {
-      const [requests = 0, keysCreated = 0, keysUpdated = 0] = await call<number[]>('counter_stats', [STATS_KEY], [], true);
-      served();
-      return { requests: requests + pending.requests, keysCreated: keysCreated + pending.keysCreated, keysUpdated: keysUpdated + pending.keysUpdated };
+      served(); // this request is one of the totals
+      const [requests = 0, keysCreated = 0, keysUpdated = 0] = await addStats();
+      return { requests, keysCreated, keysUpdated };
     },
     async report({ replica, requests, hits, changes }) {
       const now = Date.now();

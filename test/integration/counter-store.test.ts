@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, mock } from 'node:test';
 import clusterKeySlot from 'cluster-key-slot';
 import { digestOf } from '../../src/counters/owner-keys.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { CounterStore } from '../../src/store/counter-store.ts';
-import { MARKER_TTL_SECONDS } from '../../src/store/keys.ts';
+import { MARKER_TTL_SECONDS, MAX_HITS_PER_CALL } from '../../src/store/keys.ts';
 import { createRedisStore, type RedisStoreOptions } from '../../src/store/redis-store.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
@@ -61,6 +62,25 @@ describe('the Redis counter store, through the functions, as the restricted coun
     keys.forEach((key, i) => { assert.equal(results[i]?.value, results[i + 200]?.value, key); });
     const ttl = Number(await admin('TTL', 'r:{site/burst}:burst-7'));
     assert.ok(ttl > 0 && ttl <= MARKER_TTL_SECONDS, `marker ttl ${ttl}`);
+  });
+
+  it('sends the hits of one counter that arrive together as one call (group commit), each answered with its own value', async () => {
+    const id = { namespace: 'site', key: 'group' };
+    // A store of its own that adds to /stats only hourly, and time for the others to add theirs: the FCALLs counted are the hits'.
+    const grouped = await open({ statsFlushMs: 3_600_000 });
+    await sleep(200);
+    const calls = async () => Number(/cmdstat_fcall:calls=(\d+)/.exec(String(await admin('INFO', 'commandstats')))?.[1] ?? 0);
+    const before = await calls();
+    const burst = await Promise.all(Array.from({ length: MAX_HITS_PER_CALL + 5 }, () => grouped.hit(id)));
+    assert.equal(await calls() - before, 2, `${MAX_HITS_PER_CALL + 5} hits in one turn: a full call and one more`);
+    assert.deepEqual(burst.map(({ value }) => value), Array.from({ length: MAX_HITS_PER_CALL + 5 }, (_, i) => i + 1));
+    assert.deepEqual(burst.filter(({ created }) => created).length, 1, 'one hit made the counter');
+    assert.equal(burst[0]?.created, true);
+    // Markers seen in an earlier call are answered as then, fresh ones counted, in one call.
+    const seen = await Promise.all(['a', 'b'].map((idempotencyKey) => store.hit(id, { idempotencyKey })));
+    const mixed = await Promise.all(['a', 'new-1', 'b', 'new-2'].map((idempotencyKey) => store.hit(id, { idempotencyKey })));
+    assert.deepEqual(mixed.map(({ value }) => value), [seen[0]?.value, MAX_HITS_PER_CALL + 8, seen[1]?.value, MAX_HITS_PER_CALL + 9]);
+    assert.equal(await store.get(id), MAX_HITS_PER_CALL + 9);
   });
 
   it('creates once and never resets an existing counter', async () => {
@@ -227,10 +247,30 @@ describe('the Redis counter store, through the functions, as the restricted coun
     assert.equal(after.keysUpdated - before.keysUpdated, 1);
   });
 
+  it('adds a replica\'s requests to /stats once, also when the call that added them timed out (Redis stalled)', async () => {
+    for (const other of stores.splice(0)) {
+      if (other === store) stores.push(other);
+      else await other.close();
+    }
+    await sleep(100); // the shared store's last requests added
+    const requests = async () => Number(await admin('HGET', 'stats', 'requests'));
+    const before = await requests();
+    const stalled = await open({ statsFlushMs: 100, timeoutMs: 200 });
+    for (let i = 0; i < 5; i += 1) await stalled.get({ namespace: 'stats', key: 'stalled' });
+    await redis.pause(); // the next flush is sent, and times out
+    try {
+      await sleep(500);
+    } finally {
+      await redis.resume();
+    }
+    await sleep(400); // Redis ran the call that timed out; another flush had its chance to add it again
+    assert.equal(await requests() - before, 5, 'the 5 requests, added once');
+  });
+
   it('is not ready while Redis has another version of the functions', async () => {
     const library = readFileSync(new URL('../../redis/functions/counter.lua', import.meta.url), 'utf8');
     assert.equal(await store.isReady(), true);
-    await admin('FUNCTION', 'LOAD', 'REPLACE', library.replace('local VERSION = 2', 'local VERSION = 3'));
+    await admin('FUNCTION', 'LOAD', 'REPLACE', library.replace('local VERSION = 3', 'local VERSION = 4'));
     try {
       assert.equal(await store.isReady(), false);
     } finally {

@@ -14,7 +14,7 @@ const ALLOWED = {
   'u:{a/b}:20260101': ['del', 'expire', 'pfadd', 'pfcount', 'ttl'],
   'r:{a/b}:x': ['get', 'set'],
   'salt:20260101': ['get', 'set'],
-  stats: ['hincrby', 'hmget'],
+  stats: ['hincrby'],
   '{instance}:replicas': ['expire', 'hgetall', 'hincrby', 'zadd', 'zincrby', 'zrange', 'zremrangebyrank', 'zremrangebyscore'],
   visits: [],
   other: [],
@@ -84,7 +84,7 @@ describe("the app's Redis user (counter-user.acl), as an allowlist", () => {
   });
 
   it('refuses what would brick or freeze the counter: a non-number value, scripts, function loading', async () => {
-    await asCounter('FCALL', 'counter_hit', '2', 'c:{default/visits}', 'u:{default/visits}:20260101', '1', '20260101', '', '0', '0', '60', '30');
+    await asCounter('FCALL', 'counter_hit', '2', 'c:{default/visits}', 'u:{default/visits}:20260101', '1', '20260101', '0', '0', '60', '30', '', '0');
     const refused = [
       ['SET', 'c:{default/visits}', 'abc'],
       ['SET', 'visits', 'abc'],

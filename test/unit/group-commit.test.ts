@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { groupCommit } from '../../src/store/group-commit.ts';
+
+/** A commit that records each call and answers each item with "context:item". */
+const recording = () => {
+  const calls: { context: string; items: string[] }[] = [];
+  const commit = async (context: string, items: string[]) => {
+    calls.push({ context, items: [...items] });
+    return items.map((item) => `${context}:${item}`);
+  };
+  return { calls, commit };
+};
+
+describe('groupCommit', () => {
+  it('sends the items of one group added in the same turn as one call, in order, each caller getting its own answer', async () => {
+    const { calls, commit } = recording();
+    const add = groupCommit(commit, 100);
+    const answers = Promise.all(['a', 'b', 'c'].map((item) => add('g', () => 'ctx', item)));
+    assert.equal(calls.length, 0, 'nothing is sent before the turn ends');
+    assert.deepEqual(await answers, ['ctx:a', 'ctx:b', 'ctx:c']);
+    assert.deepEqual(calls, [{ context: 'ctx', items: ['a', 'b', 'c'] }]);
+  });
+
+  it('makes the context once per batch, sends another group in its own call, and a later turn in a new batch', async () => {
+    const { calls, commit } = recording();
+    const add = groupCommit(commit, 100);
+    let contexts = 0;
+    const context = (name: string) => () => `${name}${++contexts}`;
+    const first = await Promise.all([add('x', context('x'), '1'), add('y', context('y'), '2'), add('x', context('x'), '3')]);
+    assert.deepEqual(first, ['x1:1', 'y2:2', 'x1:3']);
+    assert.deepEqual(await add('x', context('x'), '4'), 'x3:4');
+    assert.deepEqual(calls, [{ context: 'x1', items: ['1', '3'] }, { context: 'y2', items: ['2'] }, { context: 'x3', items: ['4'] }]);
+  });
+
+  it('sends a batch as soon as it holds maxPerCall items; the next item starts a new one', async () => {
+    const { calls, commit } = recording();
+    const add = groupCommit(commit, 2);
+    const answers = Promise.all(['a', 'b', 'c', 'd', 'e'].map((item) => add('g', () => 'c', item)));
+    assert.deepEqual(calls.map(({ items }) => items), [['a', 'b'], ['c', 'd']], 'full batches go at once');
+    assert.deepEqual(await answers, ['c:a', 'c:b', 'c:c', 'c:d', 'c:e']);
+    assert.deepEqual(calls.map(({ items }) => items), [['a', 'b'], ['c', 'd'], ['e']]);
+  });
+
+  it('fails every caller of a failed call with its error, and only those', async () => {
+    const failure = new Error('redis did not answer');
+    let calls = 0;
+    const add = groupCommit(async (_: string, items: string[]) => {
+      calls += 1;
+      if (calls === 1) throw failure;
+      return items;
+    }, 100);
+    const failed = [add('g', () => '', 'a'), add('g', () => '', 'b')];
+    for (const pending of failed) await assert.rejects(pending, (error) => error === failure);
+    await nextTurn();
+    assert.equal(await add('g', () => '', 'c'), 'c', 'the next batch is sent anew');
+  });
+
+  it('fails a caller the store gave no answer for, rather than answering it undefined', async () => {
+    const add = groupCommit(async (_: string, items: string[]) => items.slice(1), 100);
+    const [first, second] = [add('g', () => '', 'a'), add('g', () => '', 'b')];
+    assert.equal(await first, 'b');
+    await assert.rejects(second, { message: 'the store answered 1 of 2 hits' });
+  });
+});
