@@ -282,8 +282,9 @@ export class SwarmStack {
     if (engine?.swarm === 'active' && !engine.redisLabel) steps.push(['docker', ['node', 'update', '--label-rm', REDIS_NODE_LABEL, engine.nodeId]]);
     if (engine?.swarm === 'inactive') {
       steps.push(['docker', ['swarm', 'leave', '--force']]);
-      // Made by the swarm for its containers' outside traffic; not there before.
-      if (!engine.gatewayBridge) steps.push(['docker', ['network', 'rm', 'docker_gwbridge']]);
+      // Made by the swarm for its containers' outside traffic; not there before. Right after the
+      // leave it may still have endpoints ("has active endpoints"): try again for a while.
+      if (!engine.gatewayBridge) steps.push(['sh', ['-c', 'for i in $(seq 20); do docker network rm docker_gwbridge >/dev/null 2>&1 && exit 0; docker network inspect docker_gwbridge >/dev/null 2>&1 || exit 0; sleep 1; done; exec docker network rm docker_gwbridge']]);
     }
     return steps;
   }
