@@ -6,7 +6,7 @@ import type { ComposeStack } from '../helpers/compose.ts';
 import { checkCounterHistory } from '../helpers/counter-history.ts';
 import { asOperation, get, isOk, Load } from '../helpers/http.ts';
 import { runOk } from '../helpers/run.ts';
-import { redisCli } from '../helpers/stack-redis.ts';
+import { redisCli, sentinelMaster } from '../helpers/stack-redis.ts';
 import { describeStack } from '../helpers/stack-suite.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -15,11 +15,7 @@ const MAX_LAG_SECONDS = 1;
 // A /24 of its own per run, so that stacks running at once do not collide.
 const SUBNET = `10.${randomInt(200, 250)}.${randomInt(0, 256)}`;
 
-/** redis-cli in sentinel-1 as the app's user (which may only ask the sentinels). */
-const sentinelCli = (stack: ComposeStack, args: string[]): Promise<string> =>
-  stack.exec('sentinel-1', ['sh', '-c', 'REDISCLI_AUTH="$(sed \'s/\\r$//\' /secrets/redis_password)" exec redis-cli -p 26379 --user counter --no-auth-warning "$@"', 'redis-cli', ...args]);
-
-const masterAddress = async (stack: ComposeStack): Promise<string> => (await sentinelCli(stack, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'counter'])).split('\n')[0]?.trim() ?? '';
+const masterAddress = (stack: ComposeStack): Promise<string> => sentinelMaster(stack);
 
 const visits = async (stack: ComposeStack): Promise<number> => {
   const reply = await get(`${stack.base}/get/default/visits`, 'application/json');

@@ -4,9 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { announceSkip, assertDockerReady, SKIP_REQUESTED } from '../helpers/docker-preflight.ts';
 import { ACCEPT, count, countOf, countOnce, get, isOk, Load, tally, type Outcome } from '../helpers/http.ts';
-import { runOk, stopRunningCommands } from '../helpers/run.ts';
+import { runOk } from '../helpers/run.ts';
 import { readVisits } from '../helpers/stack-redis.ts';
-import { SwarmStack } from '../helpers/swarm.ts';
+import { removeOnSignals, SwarmStack } from '../helpers/swarm.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 // deploy/swarm/stack.yaml on a single-node swarm (the engine is made one if it is in none, and left
@@ -15,18 +15,6 @@ import { waitFor } from '../helpers/wait.ts';
 const stack = new SwarmStack();
 const skip = SKIP_REQUESTED ? 'SKIPPED BY REQUEST (SKIP_E2E=1)' : false;
 if (SKIP_REQUESTED) announceSkip(basename(import.meta.filename));
-
-// Ctrl-C or a CI cancel must not leave the stack, its secrets or a swarm behind.
-const onSignal = (signal: NodeJS.Signals): void => {
-  stopRunningCommands();
-  const problem = stack.removeSync();
-  try {
-    process.stderr.write(`\ne2e: ${signal}: removed the Swarm stack ${stack.name}${problem ? `; teardown failed: ${problem}` : ''}\n`);
-  } catch {
-    // stderr may be gone with the parent; the teardown is what matters.
-  }
-  process.exit(signal === 'SIGINT' ? 130 : 143);
-};
 
 const web = 'web';
 const failures = (outcomes: Outcome[]): string[] =>
@@ -89,9 +77,7 @@ describe('the Swarm stack (deploy/swarm/stack.yaml) on a single-node swarm', { s
   before(
     async () => {
       await assertDockerReady();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      process.once('SIGHUP', onSignal);
+      removeOnSignals(stack);
       await stack.deploy();
     },
     { timeout: 12 * 60_000 },

@@ -76,3 +76,43 @@ export const checkCounterHistory = (history: readonly Operation[], before: numbe
   if (early.length > 0) problems.push(`value ahead of the requests sent: ${early.slice(0, 5).join('; ')}`);
   return problems;
 };
+
+/** What a failover cost, from the history of the requests sent across it. */
+export interface FailoverFigures {
+  requests: number;
+  acknowledged: number;
+  /** How much the counter rose (read before and after, while nothing ran). */
+  rise: number;
+  /** Acknowledged increments missing from the counter: at least this many were lost (a failed or unanswered one that counted would hide one more). */
+  lostAtLeast: number;
+  /** Failed or unanswered requests: may or may not have counted. */
+  uncertain: number;
+  /** Acknowledged per second in the `baselineMs` before the fault: the yardstick of "one second of traffic". */
+  perSecondBefore: number;
+  /** The longest time without an acknowledged increment: how long writes took to recover. */
+  writesStoodStillMs: number;
+}
+
+export const failoverFigures = (history: readonly Operation[], before: number, after: number, faultAt: number, baselineMs = 2000): FailoverFigures => {
+  const ends = history.filter((op) => op.outcome === 'ok').map((op) => op.end).sort((a, b) => a - b);
+  let stood = 0;
+  for (let i = 1; i < ends.length; i += 1) stood = Math.max(stood, (ends[i] ?? 0) - (ends[i - 1] ?? 0));
+  const baseline = ends.filter((end) => end < faultAt && end >= faultAt - baselineMs).length;
+  return {
+    requests: history.length,
+    acknowledged: ends.length,
+    rise: after - before,
+    lostAtLeast: Math.max(0, ends.length - (after - before)),
+    uncertain: history.length - ends.length,
+    perSecondBefore: Math.round(baseline / (baselineMs / 1000)),
+    writesStoodStillMs: Math.round(stood),
+  };
+};
+
+/**
+ * The checker's findings that only a double count explains, whatever was lost: a rise beyond the
+ * requests that may have counted, or a value ahead of the requests sent. (A lost acknowledged
+ * increment makes its value be handed out again: duplicates and broken order then follow from the
+ * loss, which is measured on its own.)
+ */
+export const doubleCounts = (problems: readonly string[]): string[] => problems.filter((p) => p.startsWith('counted twice') || p.startsWith('value ahead'));

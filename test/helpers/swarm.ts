@@ -4,18 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.ts';
-import { describeRun, run, runOk, runSync } from './run.ts';
+import { describeRun, run, runOk, runSync, stopRunningCommands } from './run.ts';
 import { waitFor } from './wait.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const STACK_FILE = fileURLToPath(new URL('../../deploy/swarm/stack.yaml', import.meta.url));
+/** The Sentinel layer, deployed on top of STACK_FILE (docs/swarm.md, "High availability"). */
+export const HA_FILE = fileURLToPath(new URL('../../deploy/swarm/ha.yaml', import.meta.url));
 const COMPOSE_FILE = fileURLToPath(new URL('../../compose.yaml', import.meta.url));
 
 const STACK_LABEL = 'com.docker.stack.namespace';
 const SERVICE_LABEL = 'com.docker.swarm.service.name';
 /** The node label the stack's Redis is pinned to (deploy/swarm/stack.yaml). */
 const REDIS_NODE_LABEL = 'visit-counter.redis';
-const SERVICES = ['web', 'redis', 'nginx'] as const;
+/** The services with an image of their own: what `docker compose build` makes. */
+const BUILT = ['web', 'redis', 'nginx'] as const;
+/** The services ha.yaml adds (they run the redis image). */
+export const HA_SERVICES = ['redis-replica-1', 'redis-replica-2', 'sentinel-1', 'sentinel-2', 'sentinel-3'] as const;
 
 const lines = (text: string): string[] => text.split('\n').map((line) => line.trim()).filter(Boolean);
 
@@ -39,17 +44,31 @@ interface EngineBefore {
 /**
  * deploy/swarm/stack.yaml as one Swarm stack under a unique name (vc-e2e-<hex>), on a free host
  * port, with images built from the repository (`docker compose build`, named after the stack) and
- * two random Swarm secrets. The engine is made a single-node swarm when it is none, and left as
- * it was found: a swarm this made is left again, a node label this added is removed.
+ * two random Swarm secrets. With `ha`, deploy/swarm/ha.yaml is layered on it, with its two more
+ * secrets, as docs/swarm.md tells an operator. The engine is made a single-node swarm when it is
+ * none, and left as it was found: a swarm this made is left again, a node label this added is removed.
  */
 export class SwarmStack {
   readonly name = `vc-e2e-${randomBytes(4).toString('hex')}`;
-  readonly secrets = { redis: `${this.name}-redis-password`, admin: `${this.name}-admin-token` };
+  /** Each Swarm secret the stack needs, by the setting that names it. */
+  readonly secrets: Record<string, string>;
+  readonly files: string[];
+  readonly services: readonly string[];
   port = 0;
   /** Settings on top of the test's own (deployAgain changes them). */
   private settings: Record<string, string> = {};
   private engine: EngineBefore | undefined;
   private mayExist = false;
+
+  constructor({ ha = false } = {}) {
+    this.files = ha ? [STACK_FILE, HA_FILE] : [STACK_FILE];
+    this.services = ha ? [...BUILT, ...HA_SERVICES] : BUILT;
+    this.secrets = {
+      REDIS_PASSWORD_SECRET: `${this.name}-redis-password`,
+      ADMIN_TOKEN_SECRET: `${this.name}-admin-token`,
+      ...(ha ? { REDIS_REPLICATION_PASSWORD_SECRET: `${this.name}-redis-replication-password`, REDIS_SENTINEL_PASSWORD_SECRET: `${this.name}-redis-sentinel-password` } : {}),
+    };
+  }
 
   get base(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -62,8 +81,7 @@ export class SwarmStack {
       IMAGE_PREFIX: this.name,
       IMAGE_TAG: 'latest',
       HTTP_PORT: String(this.port),
-      REDIS_PASSWORD_SECRET: this.secrets.redis,
-      ADMIN_TOKEN_SECRET: this.secrets.admin,
+      ...this.secrets,
       // One client address sends all the load: nginx's per-client limits off (as in ComposeStack).
       RATE_LIMIT_PER_SECOND: '0',
       CONNECTIONS_PER_CLIENT: '0',
@@ -73,7 +91,11 @@ export class SwarmStack {
 
   private deployArgs(): string[] {
     // Local images have no registry digest to pin: never ask a registry.
-    return ['stack', 'deploy', '--resolve-image', 'never', '--compose-file', STACK_FILE, this.name];
+    return ['stack', 'deploy', '--resolve-image', 'never', ...this.fileArgs(), this.name];
+  }
+
+  private fileArgs(): string[] {
+    return this.files.flatMap((file) => ['--compose-file', file]);
   }
 
   /** `docker stack deploy` again with changed settings, as an operator would; resolves once every service converged. */
@@ -110,7 +132,7 @@ export class SwarmStack {
     if (!this.engine.redisLabel) await runOk('docker', ['node', 'update', '--label-add', `${REDIS_NODE_LABEL}=true`, nodeId]);
 
     // The images the stack names: compose.yaml's builds, tagged <stack name>-<service>:latest.
-    await runOk('docker', ['compose', '--project-name', this.name, '--file', COMPOSE_FILE, '--project-directory', ROOT, 'build', ...SERVICES], {
+    await runOk('docker', ['compose', '--project-name', this.name, '--file', COMPOSE_FILE, '--project-directory', ROOT, 'build', ...BUILT], {
       env: this.env(),
       cwd: ROOT,
       timeoutMs: 10 * 60_000,
@@ -127,6 +149,8 @@ export class SwarmStack {
       rmSync(folder, { recursive: true, force: true });
     }
     this.port = await freePort();
+    // The docs' check before the deploy: the files, merged, pass the CLI's own schema.
+    await runOk('docker', ['stack', 'config', ...this.fileArgs()], { env: this.env(), cwd: ROOT });
     await runOk('docker', this.deployArgs(), { env: this.env(), cwd: ROOT, timeoutMs: 120_000 });
     try {
       await waitFor('every service of the stack running all its replicas, healthy', () => this.converged(), 240_000, 1000);
@@ -138,7 +162,7 @@ export class SwarmStack {
 
   /** True when each service runs as many healthy containers as it wants replicas. */
   async converged(): Promise<boolean> {
-    for (const service of SERVICES) {
+    for (const service of this.services) {
       const wanted = Number((await runOk('docker', ['service', 'inspect', '--format', '{{.Spec.Mode.Replicated.Replicas}}', this.serviceName(service)])).trim());
       if ((await this.containerIds(service, { healthy: true })).length !== wanted) return false;
     }
@@ -252,15 +276,31 @@ export class SwarmStack {
     // Containers of stopped tasks are kept by Swarm (task history) until the service is removed.
     steps.push(['sh', ['-c', `ids=$(docker ps -aq --filter '${label}'); [ -z "$ids" ] || docker rm -f $ids >/dev/null`]]);
     for (const volume of volumes()) steps.push(['docker', ['volume', 'rm', volume]]);
-    steps.push(['docker', ['secret', 'rm', this.secrets.redis, this.secrets.admin]]);
-    steps.push(['docker', ['image', 'rm', ...SERVICES.map((service) => `${this.name}-${service}:latest`)]]);
+    steps.push(['docker', ['secret', 'rm', ...Object.values(this.secrets)]]);
+    steps.push(['docker', ['image', 'rm', ...BUILT.map((service) => `${this.name}-${service}:latest`)]]);
     const engine = this.engine;
     if (engine?.swarm === 'active' && !engine.redisLabel) steps.push(['docker', ['node', 'update', '--label-rm', REDIS_NODE_LABEL, engine.nodeId]]);
     if (engine?.swarm === 'inactive') {
       steps.push(['docker', ['swarm', 'leave', '--force']]);
-      // Made by the swarm for its containers' outside traffic; not there before.
-      if (!engine.gatewayBridge) steps.push(['docker', ['network', 'rm', 'docker_gwbridge']]);
+      // Made by the swarm for its containers' outside traffic; not there before. Right after the
+      // leave it may still have endpoints ("has active endpoints"): try again for a while.
+      if (!engine.gatewayBridge) steps.push(['sh', ['-c', 'for i in $(seq 20); do docker network rm docker_gwbridge >/dev/null 2>&1 && exit 0; docker network inspect docker_gwbridge >/dev/null 2>&1 || exit 0; sleep 1; done; exec docker network rm docker_gwbridge']]);
     }
     return steps;
   }
 }
+
+/** Ctrl-C or a CI cancel must not leave the stack, its secrets or a swarm behind: on SIGINT, SIGTERM or SIGHUP, remove it and exit. */
+export const removeOnSignals = (stack: SwarmStack): void => {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stopRunningCommands();
+    const problem = stack.removeSync();
+    try {
+      process.stderr.write(`\ne2e: ${signal}: removed the Swarm stack ${stack.name}${problem ? `; teardown failed: ${problem}` : ''}\n`);
+    } catch {
+      // stderr may be gone with the parent; the teardown is what matters.
+    }
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, onSignal);
+};

@@ -10,9 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describeRun, run } from '../helpers/run.ts';
-import { STACK_FILE } from '../helpers/swarm.ts';
+import { HA_FILE, STACK_FILE } from '../helpers/swarm.ts';
 
-const HA_FILE = fileURLToPath(new URL('../../deploy/swarm/ha.yaml', import.meta.url));
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE_FILE = join(ROOT, 'compose.yaml');
