@@ -10,6 +10,10 @@
 --   a:{ns/k}            string  SHA-256 (hex) of the owner's admin key, for counters made by /create
 --   u:{ns/k}:YYYYMMDD   HLL     unique visitors of that day
 --   r:{ns/k}:ID         string  the reply already given to the request with Idempotency-Key ID
+--   h:{ns/k}:WINDOW     hash    Idempotency-Key -> the answer already given to that hit, for the
+--                               hits of one window of marker_ttl seconds (WINDOW = seconds / ttl);
+--                               a hit looks in its window and the one before, so a marker lasts at
+--                               least marker_ttl: one hash per window rather than a key per hit
 -- and, outside any counter: salt:YYYYMMDD (the day's visitor-hash salt), stats (a hash).
 -- What the operator's dashboard shows lives under the one hash tag {instance} (one Cluster slot):
 --   {instance}:replicas      zset    replica name -> when it last reported (ms)
@@ -17,8 +21,8 @@
 --   {instance}:top:YYYYMMDD  zset    counter path -> hits that day (the busiest kept, see report)
 --   {instance}:config        hash    settings start-redis.sh read at start (appendfsync)
 --
--- Replies are flat arrays of integers and strings. A call that carries a marker key (the last
--- KEYS entry of the mutating functions) is answered once: a repeat with the same key gets the
+-- Replies are flat arrays of integers and strings. A call that carries a marker (the last KEYS
+-- entry of the mutating functions; for hits, an Idempotency-Key argument) is answered once: a repeat with the same key gets the
 -- first reply and changes nothing, so nginx retrying a request on another replica, or a client
 -- library re-sending after a failover, never counts twice. Nothing after a function's first write
 -- can fail (Redis does not roll a function back), so every check comes before it.
@@ -77,38 +81,51 @@ local function trim_history(counter, oldest)
   end
 end
 
+-- A hit's answer as a marker field keeps: the value, and '+' when that hit made the counter.
+local function hit_answer(field)
+  local made = field:sub(-1) == '+'
+  return {tonumber(made and field:sub(1, -2) or field), made and 1 or 0}
+end
+
 -- Hits of one counter on one day, as many as the app gathered in one turn of its event loop
 -- (group commit: one call, one script run and one reply for all of them).
--- KEYS: c, u (the day's uniques), then the marker keys of the hits that carry one
+-- KEYS: c, u (the day's uniques), h now, h before (the hit markers of this window and the last)
 -- ARGV: now_ms, day, ttl_s (0 = never expires), oldest_day (0 = no history), uniques_ttl_s,
---       marker_ttl_s, then two per hit: visitor ('' = not counted as a unique) and the KEYS index
---       of its marker (0 = none)
+--       marker_ttl_s (the window), then two per hit: visitor ('' = not counted as a unique) and
+--       its Idempotency-Key ('' = none)
 -- Reply: two per hit, in order: value (the counter after this hit), created (1 for the hit that
--- made the counter). A hit whose marker was seen gets its first reply again and counts nothing,
--- also when the same marker comes twice in one call.
+-- made the counter). A hit whose key was seen in this window or the last gets its first answer
+-- again and counts nothing, also when the same key comes twice in one call.
 local function hit(keys, args)
-  local counter, uniques = keys[1], keys[2]
-  local reply, fresh, first_of, repeats = {}, {}, {}, {}
-  for i = 1, (#args - 6) / 2 do
-    local marker = keys[tonumber(args[6 + 2 * i])]
-    local seen = replay(marker)
-    if seen then
-      reply[2 * i - 1], reply[2 * i] = seen[1], seen[2]
-    elseif marker and first_of[marker] then
-      repeats[i] = first_of[marker] -- the same request twice: answered after counting, below
+  local counter, uniques, markers_now, markers_before = keys[1], keys[2], keys[3], keys[4]
+  local hits = (#args - 6) / 2
+  -- unpack() fails beyond Lua's stack (about 8,000), and nothing may fail after the first write.
+  if hits > MAX_HITS_PER_CALL then return redis.error_reply('ERR at most ' .. MAX_HITS_PER_CALL .. ' hits per call') end
+  local named = {}
+  for i = 1, hits do
+    if args[6 + 2 * i] ~= '' then named[#named + 1] = args[6 + 2 * i] end
+  end
+  local seen = {}
+  if #named > 0 then
+    local now, before = redis.call('HMGET', markers_now, unpack(named)), redis.call('HMGET', markers_before, unpack(named))
+    for j, name in ipairs(named) do seen[name] = now[j] or before[j] end
+  end
+  local reply, fresh, first_of, repeats, visitors = {}, {}, {}, {}, {}
+  for i = 1, hits do
+    local name = args[6 + 2 * i]
+    if seen[name] then
+      local answer = hit_answer(seen[name])
+      reply[2 * i - 1], reply[2 * i] = answer[1], answer[2]
+    elseif first_of[name] then
+      repeats[i] = first_of[name] -- the same request twice: answered after counting, below
     else
       fresh[#fresh + 1] = i
-      if marker then first_of[marker] = i end
+      if name ~= '' then first_of[name] = i end
+      if args[5 + 2 * i] ~= '' then visitors[#visitors + 1] = args[5 + 2 * i] end
     end
   end
   local n = #fresh
   if n == 0 then return reply end
-  -- unpack() below fails beyond Lua's stack (about 8,000), after the first write: refuse first.
-  if n > MAX_HITS_PER_CALL then return redis.error_reply('ERR at most ' .. MAX_HITS_PER_CALL .. ' hits per call') end
-  local visitors = {}
-  for _, i in ipairs(fresh) do
-    if args[5 + 2 * i] ~= '' then visitors[#visitors + 1] = args[5 + 2 * i] end
-  end
   local created = redis.call('EXISTS', counter) == 0
   local total = redis.call('HINCRBY', counter, 'v', n)
   if created then redis.call('HINCRBY', counter, 't', tonumber(args[1])) end
@@ -118,10 +135,19 @@ local function hit(keys, args)
     redis.call('EXPIRE', uniques, tonumber(args[5]))
   end
   expire_all(tonumber(args[3]), counter)
+  local remembered = {}
   for position, i in ipairs(fresh) do
-    local answer = {total - n + position, (created and position == 1) and 1 or 0}
-    reply[2 * i - 1], reply[2 * i] = answer[1], answer[2]
-    remember(keys[tonumber(args[6 + 2 * i])], tonumber(args[6]), answer)
+    local value, made = total - n + position, created and position == 1
+    reply[2 * i - 1], reply[2 * i] = value, made and 1 or 0
+    if args[6 + 2 * i] ~= '' then
+      remembered[#remembered + 1] = args[6 + 2 * i]
+      remembered[#remembered + 1] = made and (value .. '+') or tostring(value)
+    end
+  end
+  if #remembered > 0 then
+    redis.call('HSET', markers_now, unpack(remembered))
+    -- Set once, when the window's first marker is written: it outlives the next window's lookups.
+    redis.call('EXPIRE', markers_now, 2 * tonumber(args[6]), 'NX')
   end
   for i, first in pairs(repeats) do reply[2 * i - 1], reply[2 * i] = reply[2 * first - 1], reply[2 * first] end
   return reply

@@ -11,6 +11,8 @@ export const counterKeys = (id: CounterId) => {
     owner: `a:${tag}`,
     uniques: (compactDay: string) => `u:${tag}:${compactDay}`,
     marker: (idempotencyKey: string) => `r:${tag}:${idempotencyKey}`,
+    /** The hits' markers of one window of MARKER_TTL_SECONDS (a hash: Idempotency-Key -> answer). */
+    hitMarkers: (window: number) => `h:${tag}:${window}`,
   };
 };
 

@@ -192,14 +192,10 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
   // one counter and day that arrived in the same turn of the event loop, each with its marker.
   const hits = groupCommit<{ keys: ReturnType<typeof counterKeys>; day: ReturnType<typeof currentDay> }, { element: string; marker?: string | undefined }, { value: number; created: boolean }>(
     async ({ keys, day }, batch) => {
-      const markers: string[] = [];
-      const perHit = batch.flatMap(({ element, marker }) => {
-        if (marker === undefined) return [element, 0];
-        markers.push(keys.marker(marker));
-        return [element, 2 + markers.length]; // its KEYS index (1-based, after the counter and uniques)
-      });
-      const reply = await call('counter_hit', [keys.counter, keys.uniques(day.compact), ...markers], [
-        Date.now(), day.compact, ttl, day.oldest, uniquesTtl, MARKER_TTL_SECONDS, ...perHit,
+      const now = Date.now();
+      const window = Math.floor(now / 1000 / MARKER_TTL_SECONDS);
+      const reply = await call('counter_hit', [keys.counter, keys.uniques(day.compact), keys.hitMarkers(window), keys.hitMarkers(window - 1)], [
+        now, day.compact, ttl, day.oldest, uniquesTtl, MARKER_TTL_SECONDS, ...batch.flatMap(({ element, marker }) => [element, marker ?? '']),
       ]);
       return batch.map((_, index) => ({ value: Number(reply[2 * index]), created: reply[2 * index + 1] === 1 }));
     },

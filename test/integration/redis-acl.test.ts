@@ -13,6 +13,7 @@ const ALLOWED = {
   'a:{a/b}': ['del', 'exists', 'expire', 'get', 'set'],
   'u:{a/b}:20260101': ['del', 'expire', 'pfadd', 'pfcount', 'ttl'],
   'r:{a/b}:x': ['get', 'set'],
+  'h:{a/b}:1': ['expire', 'hmget', 'hset'],
   'salt:20260101': ['get', 'set'],
   stats: ['hincrby'],
   '{instance}:replicas': ['expire', 'hgetall', 'hincrby', 'zadd', 'zincrby', 'zrange', 'zremrangebyrank', 'zremrangebyscore'],
@@ -84,7 +85,7 @@ describe("the app's Redis user (counter-user.acl), as an allowlist", () => {
   });
 
   it('refuses what would brick or freeze the counter: a non-number value, scripts, function loading', async () => {
-    await asCounter('FCALL', 'counter_hit', '2', 'c:{default/visits}', 'u:{default/visits}:20260101', '1', '20260101', '0', '0', '60', '30', '', '0');
+    await asCounter('FCALL', 'counter_hit', '4', 'c:{default/visits}', 'u:{default/visits}:20260101', 'h:{default/visits}:1', 'h:{default/visits}:0', '1', '20260101', '0', '0', '60', '30', '', 'key-1');
     const refused = [
       ['SET', 'c:{default/visits}', 'abc'],
       ['SET', 'visits', 'abc'],
