@@ -232,6 +232,10 @@ const main = async (): Promise<number> => {
       await measureInterleaved(targets, options);
       clearInterval(poll);
       for (const pid of memoryPids) memory.peakRss.set(pid, statusMiB(pid, 'VmHWM'));
+      // Group commit at work: hits counted (warm-ups included) per function call (reports included).
+      const calls = Number(/cmdstat_fcall:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? Number.NaN);
+      const counted = (await Promise.all(APP_ROUTES.flatMap(({ counts }) => (counts ? [readCounter(counts)] : [])))).reduce((sum, value) => sum + value, 0);
+      setup['hits per FCALL'] = `${(counted / calls).toFixed(1)} (${counted.toLocaleString('en-US')} hits, ${calls.toLocaleString('en-US')} calls)`;
 
       const benchmark = ['-h', '127.0.0.1', '-p', String(redisPort), '-a', password, '-t', 'incr', '-c', String(connections), '-n', '500000', '--csv'];
       const { stdout } = await execFileAsync('redis-benchmark', benchmark);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Unique visitors without storing who visited (the design of cookieless analytics such as
@@ -6,5 +6,6 @@ import { createHash } from 'node:crypto';
  * salt, the client address, its user agent and the counter. The salt lives in Redis and is
  * deleted after the day, so no address is stored and yesterday's hashes cannot be reversed.
  */
+// crypto.hash: one call instead of a Hash object per hit (this runs on every counted request).
 export const visitorHash = (salt: string, address: string, userAgent: string, counterPath: string): string =>
-  createHash('sha256').update(`${salt}\n${address}\n${userAgent}\n${counterPath}`).digest('base64url').slice(0, 22);
+  hash('sha256', `${salt}\n${address}\n${userAgent}\n${counterPath}`, 'base64url').slice(0, 22);

@@ -61,7 +61,7 @@ describe('the Redis counter store, through the functions, as the restricted coun
     assert.equal(new Set(results.map((r) => r.value)).size, 200);
     keys.forEach((key, i) => { assert.equal(results[i]?.value, results[i + 200]?.value, key); });
     // The markers live in the hash of their window, which outlives the next window's lookups.
-    const windows = (await admin('KEYS', 'h:{site/burst}:*')) as unknown as string[];
+    const windows = (await admin('KEYS', 'h:{site/burst}:*')) as string[];
     let window = '';
     for (const name of windows) if ((await admin('HEXISTS', name, 'burst-7')) === 1) window = name;
     assert.equal(await admin('HGET', window, 'burst-7'), String(results[7]?.value));
