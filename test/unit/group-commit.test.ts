@@ -63,4 +63,42 @@ describe('groupCommit', () => {
     assert.equal(await first, 'b');
     await assert.rejects(second, { message: 'the store answered 1 of 2 hits' });
   });
+
+  it('while a call of the group is in flight, gathers what comes in later turns and sends it when the call answers', async () => {
+    const calls: string[][] = [];
+    let answerFirst: () => void = () => undefined;
+    const add = groupCommit(async (_: string, items: string[]) => {
+      calls.push([...items]);
+      if (calls.length === 1) await new Promise<void>((resolve) => { answerFirst = resolve; });
+      return items;
+    }, 100, 60_000);
+    const first = add('g', () => '', 'a');
+    await nextTurn();
+    assert.deepEqual(calls, [['a']]);
+    const later = [add('g', () => '', 'b')];
+    await nextTurn();
+    later.push(add('g', () => '', 'c'));
+    await nextTurn();
+    assert.deepEqual(calls, [['a']], 'b and c wait for the call in flight');
+    answerFirst();
+    assert.equal(await first, 'a');
+    assert.deepEqual(await Promise.all(later), ['b', 'c']);
+    assert.deepEqual(calls, [['a'], ['b', 'c']]);
+  });
+
+  it('waits at most maxWaitMs for a call in flight (a stalled store delays the next batch no longer)', async () => {
+    const calls: string[][] = [];
+    const add = groupCommit(async (_: string, items: string[]) => {
+      calls.push([...items]);
+      if (calls.length === 1) await new Promise(() => undefined); // never answers
+      return items;
+    }, 100, 20);
+    void add('g', () => '', 'stalled');
+    await nextTurn();
+    const started = performance.now();
+    assert.equal(await add('g', () => '', 'next'), 'next');
+    const waited = performance.now() - started;
+    assert.ok(waited >= 15 && waited < 1000, `sent after ${waited} ms`);
+    assert.deepEqual(calls, [['stalled'], ['next']]);
+  });
 });
