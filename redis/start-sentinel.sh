@@ -24,13 +24,7 @@
 set -eu
 
 fail() { echo "start-sentinel: $*" >&2; exit 78; }
-sha256() { printf '%s' "$1" | sha256sum | cut -d ' ' -f 1; }
-secret() {
-  [ -r "$2" ] || fail "$1 cannot be read ($2)"
-  value=$(sed 's/\r$//' "$2")
-  [ -n "$value" ] || fail "$1 is empty ($2)"
-  printf '%s' "$value"
-}
+. "$(dirname "$0")/secret-files.sh"
 number() { # variable value
   case "$2" in ''|*[!0-9]*) fail "$1 must be a whole number (got \"$2\")" ;; esac
 }
