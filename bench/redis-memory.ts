@@ -29,8 +29,8 @@ function* hits(counters: number, days: number[]) {
   for (const day of days) {
     for (let i = 0; i < counters; i += 1) {
       const tag = `{site-${i % 1000}/page-${i}}`;
-      // counter_hit with one hit: the counter, today's uniques, two marker windows; now, day, ttl, oldest day kept, uniques ttl, marker ttl; visitor (none), no marker
-      yield `FCALL counter_hit 4 c:${tag} u:${tag}:${day} h:${tag}:1 h:${tag}:0 1764000000000 ${day} 0 20250101 172800 30 "" ""\n`;
+      // counter_hit with one hit: the counter, today's uniques, three marker windows; now, day, ttl, oldest day kept, uniques ttl, marker ttl; visitor (none), no marker
+      yield `FCALL counter_hit 5 c:${tag} u:${tag}:${day} h:${tag}:1 h:${tag}:0 h:${tag}:2 1764000000000 ${day} 0 20250101 172800 30 "" ""\n`;
     }
   }
 }

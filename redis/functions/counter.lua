@@ -11,9 +11,11 @@
 --   u:{ns/k}:YYYYMMDD   HLL     unique visitors of that day
 --   r:{ns/k}:ID         string  the reply already given to the request with Idempotency-Key ID
 --   h:{ns/k}:WINDOW     hash    Idempotency-Key -> the answer already given to that hit, for the
---                               hits of one window of marker_ttl seconds (WINDOW = seconds / ttl);
---                               a hit looks in its window and the one before, so a marker lasts at
---                               least marker_ttl: one hash per window rather than a key per hit
+--                               hits of one window of marker_ttl seconds (WINDOW = seconds / ttl,
+--                               by the app's clock); a hit looks in its window and the ones before
+--                               and after, so a marker lasts at least marker_ttl and replicas whose
+--                               clocks differ by less than that find each other's: one hash per
+--                               window rather than a key per hit
 -- and, outside any counter: salt:YYYYMMDD (the day's visitor-hash salt), stats (a hash).
 -- What the operator's dashboard shows lives under the one hash tag {instance} (one Cluster slot):
 --   {instance}:replicas      zset    replica name -> when it last reported (ms)
@@ -89,15 +91,16 @@ end
 
 -- Hits of one counter on one day, as many as the app gathered in one turn of its event loop
 -- (group commit: one call, one script run and one reply for all of them).
--- KEYS: c, u (the day's uniques), h now, h before (the hit markers of this window and the last)
+-- KEYS: c, u (the day's uniques), then the hit markers of this window, the last and the next
+--       (the next: a replica whose clock runs ahead may have written there)
 -- ARGV: now_ms, day, ttl_s (0 = never expires), oldest_day (0 = no history), uniques_ttl_s,
 --       marker_ttl_s (the window), then two per hit: visitor ('' = not counted as a unique) and
 --       its Idempotency-Key ('' = none)
 -- Reply: two per hit, in order: value (the counter after this hit), created (1 for the hit that
--- made the counter). A hit whose key was seen in this window or the last gets its first answer
+-- made the counter). A hit whose key was seen in one of those windows gets its first answer
 -- again and counts nothing, also when the same key comes twice in one call.
 local function hit(keys, args)
-  local counter, uniques, markers_now, markers_before = keys[1], keys[2], keys[3], keys[4]
+  local counter, uniques, markers_now = keys[1], keys[2], keys[3]
   local hits = (#args - 6) / 2
   -- unpack() fails beyond Lua's stack (about 8,000), and nothing may fail after the first write.
   if hits > MAX_HITS_PER_CALL then return redis.error_reply('ERR at most ' .. MAX_HITS_PER_CALL .. ' hits per call') end
@@ -107,8 +110,10 @@ local function hit(keys, args)
   end
   local seen = {}
   if #named > 0 then
-    local now, before = redis.call('HMGET', markers_now, unpack(named)), redis.call('HMGET', markers_before, unpack(named))
-    for j, name in ipairs(named) do seen[name] = now[j] or before[j] end
+    for w = 3, #keys do
+      local found = redis.call('HMGET', keys[w], unpack(named))
+      for j, name in ipairs(named) do seen[name] = seen[name] or found[j] end
+    end
   end
   local reply, fresh, first_of, repeats, visitors = {}, {}, {}, {}, {}
   for i = 1, hits do

@@ -188,13 +188,16 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
     return key === undefined ? names : [...names, keys.marker(key)];
   };
 
-  // Hits go to Redis by group commit (group-commit.ts): one counter_hit call carries every hit of
-  // one counter and day that arrived in the same turn of the event loop, each with its marker.
+  // Hits go to Redis by group commit (group-commit.ts): one counter_hit call carries the hits of
+  // one counter and day that arrived together, each with its marker. Markers are looked up in
+  // three windows (by this replica's clock): a retry on a replica whose clock differs by less
+  // than a window still finds the first one's.
   const hits = groupCommit<{ keys: ReturnType<typeof counterKeys>; day: ReturnType<typeof currentDay> }, { element: string; marker?: string | undefined }, { value: number; created: boolean }>(
     async ({ keys, day }, batch) => {
       const now = Date.now();
       const window = Math.floor(now / 1000 / MARKER_TTL_SECONDS);
-      const reply = await call('counter_hit', [keys.counter, keys.uniques(day.compact), keys.hitMarkers(window), keys.hitMarkers(window - 1)], [
+      const markers = [keys.hitMarkers(window), keys.hitMarkers(window - 1), keys.hitMarkers(window + 1)];
+      const reply = await call('counter_hit', [keys.counter, keys.uniques(day.compact), ...markers], [
         now, day.compact, ttl, day.oldest, uniquesTtl, MARKER_TTL_SECONDS, ...batch.flatMap(({ element, marker }) => [element, marker ?? '']),
       ]);
       return batch.map((_, index) => ({ value: Number(reply[2 * index]), created: reply[2 * index + 1] === 1 }));

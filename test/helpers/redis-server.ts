@@ -221,7 +221,7 @@ export class RedisServer {
 
   /** One hit on default/visits through the counter function, as the app sends it; resolves with the total. */
   async hit(): Promise<number> {
-    const reply = (await this.command(['FCALL', 'counter_hit', '4', 'c:{default/visits}', 'u:{default/visits}:20260101', 'h:{default/visits}:1', 'h:{default/visits}:0', String(Date.now()), '20260101', '0', '0', '60', '30', '', ''])) as number[];
+    const reply = (await this.command(['FCALL', 'counter_hit', '5', 'c:{default/visits}', 'u:{default/visits}:20260101', 'h:{default/visits}:1', 'h:{default/visits}:0', 'h:{default/visits}:2', String(Date.now()), '20260101', '0', '0', '60', '30', '', ''])) as number[];
     return Number(reply[0]);
   }
 

@@ -6,7 +6,7 @@ import clusterKeySlot from 'cluster-key-slot';
 import { digestOf } from '../../src/counters/owner-keys.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { CounterStore } from '../../src/store/counter-store.ts';
-import { MARKER_TTL_SECONDS, MAX_HITS_PER_CALL } from '../../src/store/keys.ts';
+import { MARKER_TTL_SECONDS, MAX_HITS_PER_CALL, counterKeys } from '../../src/store/keys.ts';
 import { createRedisStore, type RedisStoreOptions } from '../../src/store/redis-store.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
@@ -86,6 +86,20 @@ describe('the Redis counter store, through the functions, as the restricted coun
     const mixed = await Promise.all(['a', 'new-1', 'b', 'new-2'].map((idempotencyKey) => store.hit(id, { idempotencyKey })));
     assert.deepEqual(mixed.map(({ value }) => value), [seen[0]?.value, MAX_HITS_PER_CALL + 8, seen[1]?.value, MAX_HITS_PER_CALL + 9]);
     assert.equal(await store.get(id), MAX_HITS_PER_CALL + 9);
+  });
+
+  it('finds a hit\'s marker written by a replica whose clock is a window ahead or behind (a retry there counts once)', async () => {
+    const id = { namespace: 'site', key: 'skew' };
+    const keys = counterKeys(id);
+    for (const [skew, idempotencyKey] of [[1, 'ahead'], [-1, 'behind']] as const) {
+      // The other replica's hit, as its store sends it, with its own idea of the window.
+      const window = Math.floor(Date.now() / 1000 / MARKER_TTL_SECONDS) + skew;
+      const markers = [keys.hitMarkers(window), keys.hitMarkers(window - 1), keys.hitMarkers(window + 1)];
+      const [first] = (await redis.command(['FCALL', 'counter_hit', '5', keys.counter, keys.uniques('20260101'), ...markers, String(Date.now()), '20260101', '0', '0', '60', String(MARKER_TTL_SECONDS), '', idempotencyKey])) as number[];
+      const before = await store.get(id);
+      assert.deepEqual(await store.hit(id, { idempotencyKey }), { value: first, created: first === 1 }, `${idempotencyKey}: the first answer again`);
+      assert.equal(await store.get(id), before, `${idempotencyKey}: not counted again`);
+    }
   });
 
   it('creates once and never resets an existing counter', async () => {

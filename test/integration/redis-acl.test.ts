@@ -85,7 +85,7 @@ describe("the app's Redis user (counter-user.acl), as an allowlist", () => {
   });
 
   it('refuses what would brick or freeze the counter: a non-number value, scripts, function loading', async () => {
-    await asCounter('FCALL', 'counter_hit', '4', 'c:{default/visits}', 'u:{default/visits}:20260101', 'h:{default/visits}:1', 'h:{default/visits}:0', '1', '20260101', '0', '0', '60', '30', '', 'key-1');
+    await asCounter('FCALL', 'counter_hit', '5', 'c:{default/visits}', 'u:{default/visits}:20260101', 'h:{default/visits}:1', 'h:{default/visits}:0', 'h:{default/visits}:2', '1', '20260101', '0', '0', '60', '30', '', 'key-1');
     const refused = [
       ['SET', 'c:{default/visits}', 'abc'],
       ['SET', 'visits', 'abc'],
