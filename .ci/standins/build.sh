@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local stand-ins for the official base images (README.md here says what they copy):
 # standin-rootfs:sid (a cached debootstrap of Debian sid), standin-base:sid (base/ on it) and on that
-# node:24-slim, redis:8, nginx:1.30, prometheus:v3.5, nginx-prometheus-exporter:1.5. The classic
-# builder's cache decides what is rebuilt: a rerun with unchanged inputs only checks, in seconds.
+# node:24-slim, redis:8, nginx:1.30, prometheus:v3.5, nginx-prometheus-exporter:1.5 and docker:28-dind.
+# The classic builder's cache decides what is rebuilt: a rerun with unchanged inputs only checks, in seconds.
 # New images are smoke-tested. Prints the versions.
 # Knobs: STANDINS_PREFIX=local/ (of every tag), STANDINS_CACHE=/var/cache/visit-counter-standins,
 #   STANDINS_REBUILD=1 (no build cache, Node.js and npm fetched again), STANDINS_REFRESH_ROOTFS=1
@@ -12,7 +12,7 @@ umask 022
 here=$(cd "$(dirname "$0")" && pwd) P=${STANDINS_PREFIX:-local/} logs=/var/log/visit-counter-setup
 cache=${STANDINS_CACHE:-/var/cache/visit-counter-standins} ca=/etc/ssl/certs/ca-certificates.crt
 rootfs=${P}standin-rootfs:sid base=${P}standin-base:sid node=${P}node:24-slim redis=${P}redis:8 nginx=${P}nginx:1.30
-prometheus=${P}prometheus:v3.5 exporter=${P}nginx-prometheus-exporter:1.5
+prometheus=${P}prometheus:v3.5 exporter=${P}nginx-prometheus-exporter:1.5 dind=${P}docker:28-dind
 export DOCKER_BUILDKIT=0 DEBIAN_FRONTEND=noninteractive   # the classic builder needs no buildx
 say() { printf 'standins: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -90,6 +90,7 @@ build redis "$redis" --build-arg "BASE_IMAGE=$base"
 build nginx "$nginx" --build-arg "BASE_IMAGE=$base"
 build prometheus "$prometheus" --build-arg "BASE_IMAGE=$base"
 build prometheus-nginx-exporter "$exporter" --build-arg "BASE_IMAGE=$base"
+build dind "$dind" --build-arg "BASE_IMAGE=$base"
 
 # Smoke tests of new images. up IMAGE CMD...: a container of IMAGE answers CMD within 10 s.
 up() {
@@ -113,6 +114,15 @@ for img in "${built[@]}"; do case $img in
     "$exporter") # the official image's entrypoint and user
         logged smoke docker run --rm "$exporter" --version
         [[ $(docker image inspect -f '{{.Config.User}}' "$exporter") == 1001:1001 ]] || die "$exporter: not user 1001:1001" ;;
+    "$dind") # a node started as the Swarm test starts it runs an engine that runs a container
+        mapfile -t opts < <(grep -v '^#' "$here/dind-run-options")
+        c=$(docker run -d "${opts[@]}" "$dind")
+        ok=1; for _ in $(seq 120); do if docker exec "$c" docker info >/dev/null 2>&1; then ok=0 && break; fi; sleep 0.5; done
+        ((ok == 0)) && docker save "$base" | docker exec -i "$c" docker load -q >/dev/null \
+            && docker exec "$c" docker run --rm "$base" true || ok=1
+        ((ok == 0)) || docker logs "$c" 2>&1 | tail -n 20 | sed 's/^/    | /' >&2
+        docker rm -f -v "$c" >/dev/null
+        ((ok == 0)) || die "$dind: its engine did not start or could not run a container" ;;
 esac; done
 
 echo "standins: ready in ${SECONDS}s${built:+, built: ${built[*]}}"
@@ -122,3 +132,4 @@ v "$redis" 'redis-server --version | sed -E "s/^Redis server v=([^ ]+).*/redis \
 v "$nginx" 'nginx -v 2>&1 | sed "s,^nginx version: nginx/,nginx ,"'
 v "$prometheus" 'prometheus --version 2>&1 | sed -E "1!d; s/^prometheus, version ([^ ]+).*/prometheus \1/"'
 v "$exporter" 'nginx-prometheus-exporter --version 2>&1 | sed -E "1!d; s/^nginx_exporter, version ([^ ]+).*/nginx-prometheus-exporter \1/"'
+v "$dind" 'echo docker $(dockerd --version | sed -E "s/^Docker version ([^,]+).*/\\1/")'

@@ -11,14 +11,14 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const STACK_FILE = fileURLToPath(new URL('../../deploy/swarm/stack.yaml', import.meta.url));
 /** The Sentinel layer, deployed on top of STACK_FILE (docs/swarm.md, "High availability"). */
 export const HA_FILE = fileURLToPath(new URL('../../deploy/swarm/ha.yaml', import.meta.url));
-const COMPOSE_FILE = fileURLToPath(new URL('../../compose.yaml', import.meta.url));
+export const COMPOSE_FILE = fileURLToPath(new URL('../../compose.yaml', import.meta.url));
 
 const STACK_LABEL = 'com.docker.stack.namespace';
 const SERVICE_LABEL = 'com.docker.swarm.service.name';
 /** The node label the stack's Redis is pinned to (deploy/swarm/stack.yaml). */
 const REDIS_NODE_LABEL = 'visit-counter.redis';
 /** The services with an image of their own: what `docker compose build` makes. */
-const BUILT = ['web', 'redis', 'nginx'] as const;
+export const BUILT = ['web', 'redis', 'nginx'] as const;
 /** The services ha.yaml adds (they run the redis image). */
 export const HA_SERVICES = ['redis-replica-1', 'redis-replica-2', 'sentinel-1', 'sentinel-2', 'sentinel-3'] as const;
 
