@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { AppProcess } from '../helpers/app-process.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -65,9 +66,9 @@ describe('the server process', () => {
       await redis.destroy();
     });
 
-    const launch = async (env: Record<string, string>) => {
+    const launch = async (env: Record<string, string>, nodeArgs: string[] = []) => {
       const port = await freePort();
-      const app = new AppProcess({ HOST: '127.0.0.1', PORT: String(port), REPLICA_NAME: 'proc-1', ...env });
+      const app = new AppProcess({ HOST: '127.0.0.1', PORT: String(port), REPLICA_NAME: 'proc-1', ...env }, nodeArgs);
       await app.listening();
       return { app, base: `http://127.0.0.1:${port}` };
     };
@@ -147,6 +148,20 @@ describe('the server process', () => {
       } finally {
         await redis.resume();
       }
+    });
+
+    it('on an uncaught error logs it as fatal, closes the app and exits 1', async () => {
+      const { app, base } = await launch(
+        { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_PASSWORD: 'p@ss word' },
+        ['--import', fileURLToPath(new URL('../helpers/uncaught-on-sigusr2.ts', import.meta.url))],
+      );
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      app.child.kill('SIGUSR2');
+      const exit = await app.exited;
+      assert.equal(exit.code, 1);
+      assert.match(exit.stdout, /"level":60,[^\n]*"err":\{[^\n]*"message":"planted by the test"[^\n]*"msg":"uncaught error, shutting down"/);
+      assert.doesNotMatch(exit.stdout, /shutting down: finishing requests in flight/);
+      assert.match(exit.stdout, /"msg":"stopped"/);
     });
 
     it('exits 1 at once, logging why, when it cannot listen (the port is taken)', async () => {
