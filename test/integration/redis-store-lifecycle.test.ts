@@ -80,6 +80,34 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
     }
   });
 
+  it('a subscription made while Redis is away starts when Redis comes; one ended while Redis is away stays ended', async () => {
+    const { log } = capturingLog();
+    const store = open(log);
+    const subscribers = async () => ((await redis.command(['PUBSUB', 'NUMSUB', 'counter-updates'])) as [string, number])[1];
+    try {
+      await waitFor('the store ready', () => store.isReady(), 5000);
+      await redis.stop();
+      redisUp = false;
+      const kept = await store.subscribe(() => undefined);
+      const ended = await store.subscribe(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await ended();
+      await redis.start();
+      redisUp = true;
+      await waitFor('the kept subscription back', async () => (await subscribers()) >= 1, 10_000);
+      // Reconnect attempts are at most a second apart: an ended subscriber still trying would be back by now.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      assert.equal(await subscribers(), 1);
+      await kept();
+      await waitFor('no subscriber left', async () => (await subscribers()) === 0, 2000);
+    } finally {
+      if (!redisUp) {
+        await redis.start();
+        redisUp = true;
+      }
+    }
+  });
+
   it('close() adds the requests not yet flushed to /stats', async () => {
     const { log } = capturingLog();
     const counting = open(log);
