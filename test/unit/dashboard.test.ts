@@ -161,6 +161,9 @@ describe("the operator's dashboard", () => {
     assert.equal(presentedToken('Digest abc'), undefined);
     assert.equal(presentedToken(`Basic ${Buffer.from('no-colon').toString('base64')}`), undefined);
     assert.equal(presentedToken(undefined), undefined);
+    assert.equal(presentedToken('Bearer'), '', 'a scheme without credentials presents an empty token');
+    assert.equal(presentedToken('Basic'), undefined);
+    assert.equal(presentsAdminToken('Bearer', TOKEN), false);
     assert.equal(presentsAdminToken(`Bearer ${TOKEN}`, TOKEN), true);
     assert.equal(presentsAdminToken(`Bearer ${TOKEN.slice(0, -1)}`, TOKEN), false);
   });
