@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -147,6 +148,43 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
       assert.ok(refused.every((line) => line.level === 50 && /Function not found/i.test(line.err ?? '')), JSON.stringify(refused));
     } finally {
       await redis.loadFunctions();
+    }
+  });
+
+  it("with a Cluster's seeds unreachable at start, logs why and keeps trying, backing off up to a second apart, until closed", async () => {
+    // A port that takes each connection and drops it at once: the count of connections is the count of attempts.
+    let attempts = 0;
+    const dropper = createServer((socket) => {
+      attempts += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    const { port } = dropper.address() as AddressInfo;
+    try {
+      const { log, lines } = capturingLog();
+      const store = createRedisStore({
+        connection: { url: `redis://127.0.0.1:${port}`, database: 0, clusterNodes: [{ host: '127.0.0.1', port }] },
+        timeoutMs: 500,
+        log,
+        ttlDays: 0,
+        historyDays: 30,
+        timeZone: 'UTC',
+      });
+      stores.push(store);
+      // The seed's own error, and that the cluster cannot be found (the attempt as a whole failed).
+      await waitFor('the failed attempt logged', async () => lines.some((line) => line.msg === 'redis connection problem' && line.err === 'All the root nodes are unavailable'), 5000);
+      const from = attempts;
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const tried = attempts - from;
+      // Waits of 50, 100, 200, 400, 800 ms, then 1 s: a few attempts in 3 s, not one every few milliseconds.
+      assert.ok(tried >= 2 && tried <= 10, `${tried} attempts in 3 s`);
+      assert.equal(await store.isReady(), false);
+      await store.close();
+      const atClose = attempts;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.equal(attempts, atClose, 'no attempt after close()');
+    } finally {
+      dropper.close();
     }
   });
 
