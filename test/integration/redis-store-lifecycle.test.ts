@@ -151,42 +151,41 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
     }
   });
 
-  it("with a Cluster's seeds unreachable at start, logs why and keeps trying, backing off up to a second apart, until closed", async () => {
-    // A port that takes each connection and drops it at once: the count of connections is the count of attempts.
-    let attempts = 0;
-    const dropper = createServer((socket) => {
-      attempts += 1;
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
-    const { port } = dropper.address() as AddressInfo;
-    try {
-      const { log, lines } = capturingLog();
-      const store = createRedisStore({
-        connection: { url: `redis://127.0.0.1:${port}`, database: 0, clusterNodes: [{ host: '127.0.0.1', port }] },
-        timeoutMs: 500,
-        log,
-        ttlDays: 0,
-        historyDays: 30,
-        timeZone: 'UTC',
+  // Cluster: the error says the seeds gave no layout; Sentinel: the sentinel's own connection error.
+  const unreachable = [
+    { mode: "a Cluster's seeds", failure: 'All the root nodes are unavailable', connection: (port: number) => ({ url: `redis://127.0.0.1:${port}`, database: 0, clusterNodes: [{ host: '127.0.0.1', port }] }) },
+    { mode: 'the sentinels', failure: 'Socket closed unexpectedly', connection: (port: number) => ({ kind: 'sentinel' as const, sentinels: [{ host: '127.0.0.1', port }], masterName: 'counter-master', database: 0 }) },
+  ];
+  for (const { mode, failure, connection } of unreachable) {
+    it(`with ${mode} unreachable at start, logs why and keeps trying, backing off up to a second apart, until closed`, async () => {
+      // A port that takes each connection and drops it at once: the count of connections is the count of attempts.
+      let attempts = 0;
+      const dropper = createServer((socket) => {
+        attempts += 1;
+        socket.destroy();
       });
-      stores.push(store);
-      // The seed's own error, and that the cluster cannot be found (the attempt as a whole failed).
-      await waitFor('the failed attempt logged', async () => lines.some((line) => line.msg === 'redis connection problem' && line.err === 'All the root nodes are unavailable'), 5000);
-      const from = attempts;
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      const tried = attempts - from;
-      // Waits of 50, 100, 200, 400, 800 ms, then 1 s: a few attempts in 3 s, not one every few milliseconds.
-      assert.ok(tried >= 2 && tried <= 10, `${tried} attempts in 3 s`);
-      assert.equal(await store.isReady(), false);
-      await store.close();
-      const atClose = attempts;
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      assert.equal(attempts, atClose, 'no attempt after close()');
-    } finally {
-      dropper.close();
-    }
-  });
+      await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+      const { port } = dropper.address() as AddressInfo;
+      try {
+        const { log, lines } = capturingLog();
+        const store = createRedisStore({ connection: connection(port), timeoutMs: 500, log, ttlDays: 0, historyDays: 30, timeZone: 'UTC' });
+        stores.push(store);
+        await waitFor('the failed attempt logged', async () => lines.some((line) => line.msg === 'redis connection problem' && line.err === failure), 5000);
+        const from = attempts;
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        const tried = attempts - from;
+        // Waits of 50, 100, 200, 400, 800 ms, then 1 s: a few attempts in 3 s, not one every few milliseconds.
+        assert.ok(tried >= 2 && tried <= 10, `${tried} attempts in 3 s`);
+        assert.equal(await store.isReady(), false);
+        await store.close();
+        const atClose = attempts;
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        assert.equal(attempts, atClose, 'no attempt after close()');
+      } finally {
+        dropper.close();
+      }
+    });
+  }
 
   it('close() ends at once while Redis is away; the store then refuses calls', async () => {
     const { log, lines } = capturingLog();
