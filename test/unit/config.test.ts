@@ -67,8 +67,13 @@ describe('loadConfig', () => {
   });
 
   it('gives a Cluster whose first seed is an IPv6 address a URL with the address in brackets', () => {
-    assert.equal(loadConfig({ REDIS_CLUSTER_NODES: '[fd00::3]:7001,redis-1:6379' }).redis.url, 'redis://[fd00::3]:7001');
-    assert.equal(loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:6379,[fd00::3]:7001' }).redis.url, 'redis://redis-1:6379');
+    const urlOf = (nodes: string) => {
+      const { redis } = loadConfig({ REDIS_CLUSTER_NODES: nodes });
+      assert.ok(redis.kind !== 'sentinel');
+      return redis.url;
+    };
+    assert.equal(urlOf('[fd00::3]:7001,redis-1:6379'), 'redis://[fd00::3]:7001');
+    assert.equal(urlOf('redis-1:6379,[fd00::3]:7001'), 'redis://redis-1:6379');
   });
 
   it('takes REDIS_CLUSTER_NODES as the seeds of a Redis Cluster, with the usual credentials', () => {
