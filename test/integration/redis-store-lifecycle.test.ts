@@ -109,6 +109,27 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
     }
   });
 
+  it('ignores a counter-updates message that is not JSON, logging it, and goes on listening', async () => {
+    const { log, lines } = capturingLog();
+    const store = open(log);
+    await waitFor('the store ready', () => store.isReady(), 5000);
+    const heard: unknown[] = [];
+    const unsubscribe = await store.subscribe((changes) => heard.push(changes));
+    try {
+      await waitFor('subscribed', async () => ((await redis.command(['PUBSUB', 'NUMSUB', 'counter-updates'])) as [string, number])[1] === 1, 5000);
+      await redis.command(['PUBLISH', 'counter-updates', 'not json']);
+      await redis.command(['PUBLISH', 'counter-updates', '{"changes":{"a/b":1}}']);
+      await waitFor('the valid message heard', async () => heard.length === 1, 5000);
+      assert.deepEqual(heard, [{ changes: { 'a/b': 1 } }]);
+      const ignored = lines.filter((line) => line.msg === 'ignored a malformed counter-updates message');
+      assert.equal(ignored.length, 1);
+      assert.equal(ignored[0]?.level, WARN);
+      assert.match(ignored[0].err ?? '', /^SyntaxError: /);
+    } finally {
+      await unsubscribe();
+    }
+  });
+
   it('close() adds the requests not yet flushed to /stats', async () => {
     const { log } = capturingLog();
     const counting = open(log);
