@@ -150,6 +150,30 @@ describe('the server process', () => {
       }
     });
 
+    it("serves its metrics, the process's too, on METRICS_PORT, and starts no metrics server with METRICS_PORT=0", async () => {
+      const metricsPort = await freePort();
+      const redisEnv = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_PASSWORD: 'p@ss word' };
+      const { app, base } = await launch({ ...redisEnv, METRICS_PORT: String(metricsPort) });
+      try {
+        assert.equal((await fetch(`${base}/count`)).status, 200);
+        const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+        assert.equal(res.status, 200);
+        const text = await res.text();
+        assert.match(text, /^visitcounter_http_requests_total\{method="GET",route="\/count",status="200"\} 1$/m);
+        assert.match(text, /^process_cpu_user_seconds_total [0-9.e-]+$/m);
+        assert.match(app.stdout, new RegExp(`"url":"http://127\\.0\\.0\\.1:${metricsPort}/metrics","msg":"metrics listening"`));
+      } finally {
+        app.kill();
+      }
+      const without = await launch(redisEnv);
+      try {
+        assert.equal((await fetch(`${without.base}/healthz`)).status, 200);
+        assert.doesNotMatch(without.app.stdout, /metrics listening/);
+      } finally {
+        without.app.kill();
+      }
+    });
+
     it('on an uncaught error logs it as fatal, closes the app and exits 1', async () => {
       const { app, base } = await launch(
         { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_PASSWORD: 'p@ss word' },
