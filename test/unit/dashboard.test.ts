@@ -164,6 +164,11 @@ describe("the operator's dashboard", () => {
     assert.equal(presentedToken('Bearer'), '', 'a scheme without credentials presents an empty token');
     assert.equal(presentedToken('Basic'), undefined);
     assert.equal(presentsAdminToken('Bearer', TOKEN), false);
+    assert.equal(presentedToken(`  Bearer   ${TOKEN}`), TOKEN, 'spaces around and between');
+    assert.equal(presentedToken(basic('a:b', '')), 'a:b', 'an empty user name');
+    for (const scheme of ['xBearer', 'Bearerx', 'xBasic', 'Basicx', 'Digest']) {
+      assert.equal(presentedToken(`${scheme} ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`), undefined, scheme);
+    }
     assert.equal(presentsAdminToken(`Bearer ${TOKEN}`, TOKEN), true);
     assert.equal(presentsAdminToken(`Bearer ${TOKEN.slice(0, -1)}`, TOKEN), false);
   });
