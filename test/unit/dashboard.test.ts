@@ -147,6 +147,15 @@ describe("the operator's dashboard", () => {
     assert.ok(Array.isArray(json.json<{ replicas: unknown }>().replicas));
   });
 
+  it("shows Redis's append-only file: on or off, the fsync policy, and a rewrite in progress", async (t) => {
+    const { app, counters } = await dashboardApp(t);
+    const aof = async () => /<td id="redis-aof">([^<]*)<\/td>/.exec((await app.inject({ url: '/dashboard', headers: { authorization: basic(TOKEN) } })).body)?.[1];
+    counters.redisInfo = { aof_enabled: '1', appendfsync: 'always', aof_rewrite_in_progress: '1' };
+    assert.equal(await aof(), 'on, fsync always, rewriting now');
+    counters.redisInfo = { aof_enabled: '0', appendfsync: 'everysec', aof_rewrite_in_progress: '0' };
+    assert.equal(await aof(), 'off, fsync everysec');
+  });
+
   it('is off (404, saying how to turn it on) without ADMIN_TOKEN', async (t) => {
     const { app } = await dashboardApp(t, { adminToken: undefined });
     const res = await app.inject({ url: '/dashboard', headers: { authorization: basic(TOKEN) } });
