@@ -29,8 +29,9 @@ export class AppProcess {
   stderr = '';
   readonly exited: Promise<Exit>;
 
-  constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, [SERVER], {
+  /** `nodeArgs` go before the script, e.g. ['--import', file] to preload a test's hook. */
+  constructor(env: Record<string, string>, nodeArgs: string[] = []) {
+    this.child = spawn(process.execPath, [...nodeArgs, SERVER], {
       // No metrics server unless a test asks for one: several processes (and test runs) must not
       // all take the default METRICS_PORT.
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', ...mutantOf(process.env), ...env },

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -80,6 +81,55 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
     }
   });
 
+  it('a subscription made while Redis is away starts when Redis comes; one ended while Redis is away stays ended', async () => {
+    const { log } = capturingLog();
+    const store = open(log);
+    const subscribers = async () => ((await redis.command(['PUBSUB', 'NUMSUB', 'counter-updates'])) as [string, number])[1];
+    try {
+      await waitFor('the store ready', () => store.isReady(), 5000);
+      await redis.stop();
+      redisUp = false;
+      const kept = await store.subscribe(() => undefined);
+      const ended = await store.subscribe(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await ended();
+      await redis.start();
+      redisUp = true;
+      await waitFor('the kept subscription back', async () => (await subscribers()) >= 1, 10_000);
+      // Reconnect attempts are at most a second apart: an ended subscriber still trying would be back by now.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      assert.equal(await subscribers(), 1);
+      await kept();
+      await waitFor('no subscriber left', async () => (await subscribers()) === 0, 2000);
+    } finally {
+      if (!redisUp) {
+        await redis.start();
+        redisUp = true;
+      }
+    }
+  });
+
+  it('ignores a counter-updates message that is not JSON, logging it, and goes on listening', async () => {
+    const { log, lines } = capturingLog();
+    const store = open(log);
+    await waitFor('the store ready', () => store.isReady(), 5000);
+    const heard: unknown[] = [];
+    const unsubscribe = await store.subscribe((changes) => heard.push(changes));
+    try {
+      await waitFor('subscribed', async () => ((await redis.command(['PUBSUB', 'NUMSUB', 'counter-updates'])) as [string, number])[1] === 1, 5000);
+      await redis.command(['PUBLISH', 'counter-updates', 'not json']);
+      await redis.command(['PUBLISH', 'counter-updates', '{"changes":{"a/b":1}}']);
+      await waitFor('the valid message heard', async () => heard.length === 1, 5000);
+      assert.deepEqual(heard, [{ changes: { 'a/b': 1 } }]);
+      const ignored = lines.filter((line) => line.msg === 'ignored a malformed counter-updates message');
+      assert.equal(ignored.length, 1);
+      assert.equal(ignored[0]?.level, WARN);
+      assert.match(ignored[0].err ?? '', /^SyntaxError: /);
+    } finally {
+      await unsubscribe();
+    }
+  });
+
   it('close() adds the requests not yet flushed to /stats', async () => {
     const { log } = capturingLog();
     const counting = open(log);
@@ -121,6 +171,42 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
       await redis.loadFunctions();
     }
   });
+
+  // Cluster: the error says the seeds gave no layout; Sentinel: the sentinel's own connection error.
+  const unreachable = [
+    { mode: "a Cluster's seeds", failure: 'All the root nodes are unavailable', connection: (port: number) => ({ url: `redis://127.0.0.1:${port}`, database: 0, clusterNodes: [{ host: '127.0.0.1', port }] }) },
+    { mode: 'the sentinels', failure: 'Socket closed unexpectedly', connection: (port: number) => ({ kind: 'sentinel' as const, sentinels: [{ host: '127.0.0.1', port }], masterName: 'counter-master', database: 0 }) },
+  ];
+  for (const { mode, failure, connection } of unreachable) {
+    it(`with ${mode} unreachable at start, logs why and keeps trying, backing off up to a second apart, until closed`, async () => {
+      // A port that takes each connection and drops it at once: the count of connections is the count of attempts.
+      let attempts = 0;
+      const dropper = createServer((socket) => {
+        attempts += 1;
+        socket.destroy();
+      });
+      await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+      const { port } = dropper.address() as AddressInfo;
+      try {
+        const { log, lines } = capturingLog();
+        const store = createRedisStore({ connection: connection(port), timeoutMs: 500, log, ttlDays: 0, historyDays: 30, timeZone: 'UTC' });
+        stores.push(store);
+        await waitFor('the failed attempt logged', async () => lines.some((line) => line.msg === 'redis connection problem' && line.err === failure), 5000);
+        const from = attempts;
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        const tried = attempts - from;
+        // Waits of 50, 100, 200, 400, 800 ms, then 1 s: a few attempts in 3 s, not one every few milliseconds.
+        assert.ok(tried >= 2 && tried <= 10, `${tried} attempts in 3 s`);
+        assert.equal(await store.isReady(), false);
+        await store.close();
+        const atClose = attempts;
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        assert.equal(attempts, atClose, 'no attempt after close()');
+      } finally {
+        dropper.close();
+      }
+    });
+  }
 
   it('close() ends at once while Redis is away; the store then refuses calls', async () => {
     const { log, lines } = capturingLog();

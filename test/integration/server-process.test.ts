@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { AppProcess } from '../helpers/app-process.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -65,9 +66,9 @@ describe('the server process', () => {
       await redis.destroy();
     });
 
-    const launch = async (env: Record<string, string>) => {
+    const launch = async (env: Record<string, string>, nodeArgs: string[] = []) => {
       const port = await freePort();
-      const app = new AppProcess({ HOST: '127.0.0.1', PORT: String(port), REPLICA_NAME: 'proc-1', ...env });
+      const app = new AppProcess({ HOST: '127.0.0.1', PORT: String(port), REPLICA_NAME: 'proc-1', ...env }, nodeArgs);
       await app.listening();
       return { app, base: `http://127.0.0.1:${port}` };
     };
@@ -147,6 +148,44 @@ describe('the server process', () => {
       } finally {
         await redis.resume();
       }
+    });
+
+    it("serves its metrics, the process's too, on METRICS_PORT, and starts no metrics server with METRICS_PORT=0", async () => {
+      const metricsPort = await freePort();
+      const redisEnv = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_PASSWORD: 'p@ss word' };
+      const { app, base } = await launch({ ...redisEnv, METRICS_PORT: String(metricsPort) });
+      try {
+        assert.equal((await fetch(`${base}/count`)).status, 200);
+        const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+        assert.equal(res.status, 200);
+        const text = await res.text();
+        assert.match(text, /^visitcounter_http_requests_total\{method="GET",route="\/count",status="200"\} 1$/m);
+        assert.match(text, /^process_cpu_user_seconds_total [0-9.e-]+$/m);
+        assert.match(app.stdout, new RegExp(`"url":"http://127\\.0\\.0\\.1:${metricsPort}/metrics","msg":"metrics listening"`));
+      } finally {
+        app.kill();
+      }
+      const without = await launch(redisEnv);
+      try {
+        assert.equal((await fetch(`${without.base}/healthz`)).status, 200);
+        assert.doesNotMatch(without.app.stdout, /metrics listening/);
+      } finally {
+        without.app.kill();
+      }
+    });
+
+    it('on an uncaught error logs it as fatal, closes the app and exits 1', async () => {
+      const { app, base } = await launch(
+        { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_PASSWORD: 'p@ss word' },
+        ['--import', fileURLToPath(new URL('../helpers/uncaught-on-sigusr2.ts', import.meta.url))],
+      );
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      app.child.kill('SIGUSR2');
+      const exit = await app.exited;
+      assert.equal(exit.code, 1);
+      assert.match(exit.stdout, /"level":60,[^\n]*"err":\{[^\n]*"message":"planted by the test"[^\n]*"msg":"uncaught error, shutting down"/);
+      assert.doesNotMatch(exit.stdout, /shutting down: finishing requests in flight/);
+      assert.match(exit.stdout, /"msg":"stopped"/);
     });
 
     it('exits 1 at once, logging why, when it cannot listen (the port is taken)', async () => {

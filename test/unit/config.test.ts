@@ -52,6 +52,30 @@ describe('loadConfig', () => {
     assert.deepEqual(config.redis, { url: 'rediss://user:p%40ss@db.example:6390/3', username: 'user', password: 'p@ss', database: 3 });
   });
 
+  it('takes the admin token (ADMIN_TOKEN or ADMIN_TOKEN_FILE) of at least 16 characters, none by default', () => {
+    assert.equal(loadConfig({}).live.adminToken, undefined);
+    assert.equal(loadConfig({ ADMIN_TOKEN: 'a'.repeat(16) }).live.adminToken, 'a'.repeat(16));
+    assert.throws(() => loadConfig({ ADMIN_TOKEN: 'a'.repeat(15) }), /^ConfigError: ADMIN_TOKEN must be at least 16 characters$/);
+    const folder = tempFolder();
+    const file = (name: string, text: string) => {
+      writeFileSync(join(folder, name), text);
+      return join(folder, name);
+    };
+    assert.equal(loadConfig({ ADMIN_TOKEN_FILE: file('sixteen', `${'b'.repeat(16)}\r\n`) }).live.adminToken, 'b'.repeat(16));
+    assert.throws(() => loadConfig({ ADMIN_TOKEN_FILE: file('fifteen', `${'b'.repeat(15)}\n`) }), /^ConfigError: ADMIN_TOKEN_FILE must hold at least 16 characters$/);
+    assert.throws(() => loadConfig({ ADMIN_TOKEN: 'a'.repeat(16), ADMIN_TOKEN_FILE: file('both', 'b'.repeat(16)) }), /^ConfigError: ADMIN_TOKEN and ADMIN_TOKEN_FILE are both set; set only one$/);
+  });
+
+  it('gives a Cluster whose first seed is an IPv6 address a URL with the address in brackets', () => {
+    const urlOf = (nodes: string) => {
+      const { redis } = loadConfig({ REDIS_CLUSTER_NODES: nodes });
+      assert.ok(redis.kind !== 'sentinel');
+      return redis.url;
+    };
+    assert.equal(urlOf('[fd00::3]:7001,redis-1:6379'), 'redis://[fd00::3]:7001');
+    assert.equal(urlOf('redis-1:6379,[fd00::3]:7001'), 'redis://redis-1:6379');
+  });
+
   it('takes REDIS_CLUSTER_NODES as the seeds of a Redis Cluster, with the usual credentials', () => {
     const config = loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:6379, 10.0.0.2:7000,[fd00::3]:7001', REDIS_HOST: 'ignored', REDIS_USERNAME: 'counter', REDIS_PASSWORD: 'pw' });
     assert.ok(config.redis.kind !== 'sentinel');

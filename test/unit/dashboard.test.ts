@@ -77,6 +77,51 @@ describe("a counter's dashboard", () => {
     assert.equal((await app.inject('/dashboard/site/readme?style=wavy')).statusCode, 400);
   });
 
+  it('with HISTORY_DAYS=0 says history is off, reads no history and draws no chart', async (t) => {
+    const { app, counters } = await dashboardApp(t, { historyDays: 0 });
+    counters.put({ namespace: 'site', key: 'nohistory' }, { value: 5 });
+    const res = await app.inject('/dashboard/site/nohistory');
+    assert.equal(res.statusCode, 200);
+    assert.match(res.body, /<p class="muted">History is off on this server \(HISTORY_DAYS=0\)\.<\/p>/);
+    assert.doesNotMatch(res.body, /<tr data-day=|id="chart"/);
+    // Only today's figures (the live snapshot reads one day); no history for a chart or table.
+    assert.deepEqual(counters.calls.filter(({ method }) => method === 'history').map(({ args }) => args[1]), [1]);
+  });
+
+  it('draws a chart once per 2 s for the same counter, days and size', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: 1_700_000_000_000 });
+    const { app, counters } = await dashboardApp(t);
+    const id = { namespace: 'site', key: 'cached' };
+    counters.put(id, { value: 1 });
+    const reads = () => counters.calls.filter(({ method }) => method === 'history').length;
+    const first = await app.inject('/chart/site/cached?days=30');
+    assert.equal(reads(), 1);
+    await counters.hit(id);
+    t.mock.timers.tick(2000);
+    assert.equal((await app.inject('/chart/site/cached?days=30')).body, first.body, 'the same chart, not read again, up to 2 s');
+    assert.equal(reads(), 1);
+    await app.inject('/chart/site/cached?days=30&size=narrow');
+    assert.equal(reads(), 2, 'another size is another chart');
+    await app.inject('/chart/site/cached?days=30');
+    assert.equal(reads(), 2, 'both sizes kept');
+    t.mock.timers.tick(1);
+    const later = await app.inject('/chart/site/cached?days=30');
+    assert.equal(reads(), 3, 'read again after 2 s');
+    assert.notEqual(later.body, first.body, "today's new hit is drawn");
+  });
+
+  it('draws at most HISTORY_DAYS days, and at least one day when history is off', async (t) => {
+    const daysRead = async (historyDays: number, url: string) => {
+      const { app, counters } = await dashboardApp(t, { historyDays });
+      counters.put({ namespace: 'site', key: 'range' }, { value: 1 });
+      assert.equal((await app.inject(url)).statusCode, 200);
+      return counters.calls.filter(({ method }) => method === 'history').map(({ args }) => args[1]);
+    };
+    assert.deepEqual(await daysRead(30, '/chart/site/range?days=365'), [30]);
+    assert.deepEqual(await daysRead(400, '/chart/site/range?days=90'), [90]);
+    assert.deepEqual(await daysRead(0, '/chart/site/range?days=30'), [1]);
+  });
+
   it('escapes what comes from the request', async (t) => {
     const { app, counters } = await dashboardApp(t);
     counters.put({ namespace: 'site', key: 'escape' }, { value: 1 });
@@ -102,6 +147,15 @@ describe("the operator's dashboard", () => {
     assert.ok(Array.isArray(json.json<{ replicas: unknown }>().replicas));
   });
 
+  it("shows Redis's append-only file: on or off, the fsync policy, and a rewrite in progress", async (t) => {
+    const { app, counters } = await dashboardApp(t);
+    const aof = async () => /<td id="redis-aof">([^<]*)<\/td>/.exec((await app.inject({ url: '/dashboard', headers: { authorization: basic(TOKEN) } })).body)?.[1];
+    counters.redisInfo = { aof_enabled: '1', appendfsync: 'always', aof_rewrite_in_progress: '1' };
+    assert.equal(await aof(), 'on, fsync always, rewriting now');
+    counters.redisInfo = { aof_enabled: '0', appendfsync: 'everysec', aof_rewrite_in_progress: '0' };
+    assert.equal(await aof(), 'off, fsync everysec');
+  });
+
   it('is off (404, saying how to turn it on) without ADMIN_TOKEN', async (t) => {
     const { app } = await dashboardApp(t, { adminToken: undefined });
     const res = await app.inject({ url: '/dashboard', headers: { authorization: basic(TOKEN) } });
@@ -116,6 +170,14 @@ describe("the operator's dashboard", () => {
     assert.equal(presentedToken('Digest abc'), undefined);
     assert.equal(presentedToken(`Basic ${Buffer.from('no-colon').toString('base64')}`), undefined);
     assert.equal(presentedToken(undefined), undefined);
+    assert.equal(presentedToken('Bearer'), '', 'a scheme without credentials presents an empty token');
+    assert.equal(presentedToken('Basic'), undefined);
+    assert.equal(presentsAdminToken('Bearer', TOKEN), false);
+    assert.equal(presentedToken(`  Bearer   ${TOKEN}`), TOKEN, 'spaces around and between');
+    assert.equal(presentedToken(basic('a:b', '')), 'a:b', 'an empty user name');
+    for (const scheme of ['xBearer', 'Bearerx', 'xBasic', 'Basicx', 'Digest']) {
+      assert.equal(presentedToken(`${scheme} ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`), undefined, scheme);
+    }
     assert.equal(presentsAdminToken(`Bearer ${TOKEN}`, TOKEN), true);
     assert.equal(presentsAdminToken(`Bearer ${TOKEN.slice(0, -1)}`, TOKEN), false);
   });

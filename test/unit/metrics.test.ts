@@ -157,4 +157,36 @@ describe('the instrumented store', () => {
     assert.equal(await valueOf(metrics.registry.getSingleMetric('visitcounter_redis_command_duration_seconds'), { operation: 'hit' }), 2, 'failures are timed too');
     assert.equal(await valueOf(metrics.registry.getSingleMetric('visitcounter_hits_total')), 0, 'a failed hit counts no hit');
   });
+
+  it('measures a method that answers or throws at once (no promise) the same way, passing the error on', async () => {
+    const metrics = createMetrics();
+    const store = {
+      isReadyNow: () => true,
+      brokenNow: (): never => {
+        throw new StoreUnavailableError('not connected');
+      },
+    };
+    const measured = instrumentStore(store as unknown as CounterStore, metrics) as unknown as typeof store;
+    assert.equal(measured.isReadyNow(), true);
+    assert.throws(() => measured.brokenNow(), StoreUnavailableError);
+    const duration = metrics.registry.getSingleMetric('visitcounter_redis_command_duration_seconds');
+    assert.equal(await valueOf(duration, { operation: 'isReadyNow' }), 1);
+    assert.equal(await valueOf(duration, { operation: 'brokenNow' }), 1);
+    const errors = metrics.registry.getSingleMetric('visitcounter_redis_command_errors_total');
+    assert.equal(await valueOf(errors, { operation: 'brokenNow', kind: 'unavailable' }), 1);
+  });
+});
+
+describe('the registry', () => {
+  it("has only the service's metrics unless asked for the process's, and then none of the three *_total gauges", async () => {
+    const names = async (metrics: ReturnType<typeof createMetrics>) => (await metrics.registry.getMetricsAsJSON()).map((metric) => metric.name);
+    const plain = await names(createMetrics());
+    assert.ok(plain.length > 0 && plain.every((name) => name.startsWith('visitcounter_')), plain.join());
+    const full = await names(createMetrics({ processMetrics: true }));
+    for (const name of ['process_cpu_user_seconds_total', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds', 'nodejs_active_handles', 'nodejs_heap_size_used_bytes']) {
+      assert.ok(full.includes(name), `${name} in ${full.join()}`);
+    }
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) assert.ok(!full.includes(name), name);
+    assert.ok(plain.every((name) => full.includes(name)));
+  });
 });

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { type CounterSnapshot, LiveActivity } from '../../src/live/activity.ts';
+import type { CounterChanges, CounterStore } from '../../src/store/counter-store.ts';
+
+const id = { namespace: 'site', key: 'live' };
+
+/**
+ * A store with only what LiveActivity reads: `get` answers from a queue of promises the test
+ * settles, `history` has no day yet, and `publish` delivers a change as the pub/sub channel would.
+ */
+const liveStore = () => {
+  const reads: { resolve: (value: number) => void; reject: (error: Error) => void }[] = [];
+  let listener: ((changes: CounterChanges) => void) | undefined;
+  const store = {
+    get: () =>
+      new Promise<number>((resolve, reject) => {
+        reads.push({ resolve, reject });
+      }),
+    history: async () => [],
+    subscribe: async (onChanges: (changes: CounterChanges) => void) => {
+      listener = onChanges;
+      return async () => undefined;
+    },
+    report: async () => undefined,
+  };
+  const publish = () => {
+    listener?.({ changes: { 'site/live': 1 } } as unknown as CounterChanges);
+  };
+  return { store: store as unknown as CounterStore, reads, publish };
+};
+
+const capturedLog = () => {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: pino({ level: 'info' }, sink), lines };
+};
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('live activity', () => {
+  it("gives a counter with no hits today an empty day and zeros for today's figures", async () => {
+    const { store, reads } = liveStore();
+    const activity = new LiveActivity({ replica: 'r', store, log: capturedLog().log });
+    const snapshot = activity.snapshot(id);
+    await settle();
+    reads[0]?.resolve(5);
+    assert.deepEqual(await snapshot, { value: 5, day: '', today: 0, uniques: 0 });
+  });
+
+  it('reads one snapshot at a time per counter: changes arriving meanwhile make one more read, whose value the viewers get last', async () => {
+    const { store, reads, publish } = liveStore();
+    const activity = new LiveActivity({ replica: 'r', store, log: capturedLog().log, reportEveryMs: 60_000 });
+    await activity.start();
+    const seen: (CounterSnapshot | null)[] = [];
+    activity.watch(id, (snapshot) => seen.push(snapshot));
+    publish();
+    await settle();
+    assert.equal(reads.length, 1);
+    publish();
+    publish();
+    publish();
+    await settle();
+    assert.equal(reads.length, 1, 'no second read while the first is out');
+    reads[0]?.resolve(1);
+    await settle();
+    assert.equal(reads.length, 2, 'one more read for the changes that came meanwhile');
+    reads[1]?.resolve(4);
+    await settle();
+    assert.equal(reads.length, 2);
+    assert.deepEqual(seen.map((snapshot) => snapshot?.value), [1, 4]);
+    await activity.stop();
+  });
+
+  it('skips an update Redis does not answer, logging it, and reads again at the next change', async () => {
+    const { store, reads, publish } = liveStore();
+    const { log, lines } = capturedLog();
+    const activity = new LiveActivity({ replica: 'r', store, log, reportEveryMs: 60_000 });
+    await activity.start();
+    const seen: (CounterSnapshot | null)[] = [];
+    activity.watch(id, (snapshot) => seen.push(snapshot));
+    publish();
+    await settle();
+    reads[0]?.reject(new Error('redis is not connected'));
+    await settle();
+    assert.equal(seen.length, 0, 'no viewer called');
+    assert.deepEqual(
+      lines.map(({ level, msg, err }) => ({ level, msg, err })),
+      [{ level: 40, msg: 'live update skipped: redis did not answer', err: 'Error: redis is not connected' }],
+    );
+    publish();
+    await settle();
+    assert.equal(reads.length, 2, 'read again: the failed read is over');
+    reads[1]?.resolve(9);
+    await settle();
+    assert.deepEqual(seen.map((snapshot) => snapshot?.value), [9]);
+    await activity.stop();
+  });
+
+  it('keeps the requests and hits of a report Redis refused for the next report; changes are not kept', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const sent: { requests: number; hits: Record<string, number>; changes: Record<string, number | null> }[] = [];
+    let failNext = true;
+    const { store } = liveStore();
+    (store as unknown as { report: unknown }).report = async (report: { requests: number; hits: Map<string, number>; changes: Map<string, number | null> }) => {
+      sent.push({ requests: report.requests, hits: Object.fromEntries(report.hits), changes: Object.fromEntries(report.changes) });
+      if (failNext) {
+        failNext = false;
+        throw new Error('redis is not connected');
+      }
+    };
+    const activity = new LiveActivity({ replica: 'r', store, log: capturedLog().log });
+    await activity.start();
+    activity.served();
+    activity.served();
+    activity.counted(id, 7);
+    t.mock.timers.tick(500);
+    await settle();
+    assert.equal(sent.length, 1);
+    activity.served();
+    activity.counted(id, 8);
+    activity.counted({ namespace: 'site', key: 'other' }, 1);
+    await activity.stop();
+    assert.deepEqual(sent[0], { requests: 2, hits: { 'site/live': 1 }, changes: { 'site/live': 7 } });
+    assert.deepEqual(sent.at(-1), { requests: 3, hits: { 'site/live': 2, 'site/other': 1 }, changes: { 'site/live': 8, 'site/other': 1 } });
+    assert.equal(sent.length, 2);
+  });
+});
