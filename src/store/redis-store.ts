@@ -32,6 +32,9 @@ const ALIVE_MS = 5_000;
 const BUSIEST_KEPT = 1_000;
 const BUSIEST_SHOWN = 10;
 
+/** Distinct connection errors logged per outage, at most (a bound on the log, whatever the client reports). */
+const MAX_REPORTED_ERRORS = 20;
+
 /** Why a call was refused before it was sent. */
 const NOT_CONNECTED = 'redis is not connected';
 
@@ -76,18 +79,20 @@ const refusal = (code: number | string | undefined): Refusal => REFUSALS[Number(
 export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
   const { connection, timeoutMs, log, historyDays, timeZone } = options;
   const ttl = options.ttlDays * 86_400;
-  let lastError = '';
+  // The client reports the same errors again on every reconnect attempt, and behind Sentinel or a
+  // Cluster two of them alternate: each distinct one is logged once until Redis is ready again.
+  const reported = new Set<string>();
   const client = createStoreClient(connection, {
     timeoutMs,
     reconnectDelay,
     onError: (error: Error) => {
-      // The client emits the same error on every reconnect attempt; log each distinct one once.
       const message = error.message || error.name;
-      if (message !== lastError) log.warn({ err: message }, 'redis connection problem');
-      lastError = message;
+      if (reported.has(message) || reported.size >= MAX_REPORTED_ERRORS) return;
+      reported.add(message);
+      log.warn({ err: message }, 'redis connection problem');
     },
     onReady: () => {
-      lastError = '';
+      reported.clear();
       log.info('redis ready');
     },
     onSubscribeError: (error: unknown) => { log.warn({ err: String(error) }, 'cannot subscribe to counter updates'); },

@@ -197,6 +197,9 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
         const tried = attempts - from;
         // Waits of 50, 100, 200, 400, 800 ms, then 1 s: a few attempts in 3 s, not one every few milliseconds.
         assert.ok(tried >= 2 && tried <= 10, `${tried} attempts in 3 s`);
+        // Every attempt fails again, with errors that may alternate: each distinct one is logged once.
+        const warned = lines.filter((line) => line.msg === 'redis connection problem').map((line) => String(line.err));
+        assert.deepEqual(warned, [...new Set(warned)], `each connection problem logged once over ${attempts} attempts`);
         assert.equal(await store.isReady(), false);
         await store.close();
         const atClose = attempts;
