@@ -80,11 +80,15 @@ const createSingleStoreClient = (connection: SingleRedisConnection, settings: St
       subscriber.on('error', () => {
         // The main client logs connection problems; this one follows the same Redis.
       });
+      // Once ended, a connect still pending rejects: that is the end, not a problem to report.
+      let ended = false;
+      const failed = (error: unknown) => { if (!ended) settings.onSubscribeError(error); };
       subscriber.on('ready', () => {
-        if (!subscriber.isPubSubActive) subscriber.subscribe(channel, listener).catch(settings.onSubscribeError);
+        if (!subscriber.isPubSubActive) subscriber.subscribe(channel, listener).catch(failed);
       });
-      subscriber.connect().catch(settings.onSubscribeError);
+      subscriber.connect().catch(failed);
       return async () => {
+        ended = true;
         if (subscriber.isReady) await subscriber.close().catch(() => { subscriber.destroy(); });
         else if (subscriber.isOpen) subscriber.destroy();
       };
