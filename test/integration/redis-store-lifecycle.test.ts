@@ -1,31 +1,15 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
 import type { CounterStore } from '../../src/store/counter-store.ts';
 import { createRedisStore } from '../../src/store/redis-store.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
+import type { pino } from 'pino';
+import { capturedLog } from '../helpers/captured-log.ts';
 
-interface Line {
-  level: number;
-  msg: string;
-  err?: string;
-}
 
-/** A logger whose JSON lines land in an array, as the replica's lines on stdout. */
-const capturingLog = () => {
-  const lines: Line[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Line);
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, sink), lines };
-};
 
 const WARN = 40;
 const INFO = 30;
@@ -53,7 +37,7 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
   };
 
   it('logs "redis ready", then one warning per distinct connection problem while Redis is away, and "redis ready" again', async () => {
-    const { log, lines } = capturingLog();
+    const { log, lines } = capturedLog();
     const store = open(log);
     try {
       await waitFor('the store ready', () => store.isReady(), 5000);
@@ -82,7 +66,7 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
   });
 
   it('a subscription made while Redis is away starts when Redis comes; one ended while Redis is away stays ended, and its end is no warning', async () => {
-    const { log, lines } = capturingLog();
+    const { log, lines } = capturedLog();
     const store = open(log);
     const subscribers = async () => ((await redis.command(['PUBSUB', 'NUMSUB', 'counter-updates'])) as [string, number])[1];
     let kept: (() => Promise<void>) | undefined;
@@ -114,7 +98,7 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
   });
 
   it('ignores a counter-updates message that is not JSON, logging it, and goes on listening', async () => {
-    const { log, lines } = capturingLog();
+    const { log, lines } = capturedLog();
     const store = open(log);
     await waitFor('the store ready', () => store.isReady(), 5000);
     const heard: unknown[] = [];
@@ -135,7 +119,7 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
   });
 
   it('close() adds the requests not yet flushed to /stats', async () => {
-    const { log } = capturingLog();
+    const { log } = capturedLog();
     const counting = open(log);
     await waitFor('the store ready', () => counting.isReady(), 5000);
     const before = await counting.stats();
@@ -152,7 +136,7 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
   });
 
   it('with history off (HISTORY_DAYS=0) counts hits and keeps no day', async () => {
-    const { log } = capturingLog();
+    const { log } = capturedLog();
     const store = createRedisStore({ connection: { url: redis.url, database: 0 }, timeoutMs: 500, log, ttlDays: 0, historyDays: 0, timeZone: 'UTC' });
     stores.push(store);
     await waitFor('the store ready', () => store.isReady(), 5000);
@@ -164,7 +148,7 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
   });
 
   it('is not ready, and logs an error naming the cause, when Redis refuses the readiness check (no functions loaded)', async () => {
-    const { log, lines } = capturingLog();
+    const { log, lines } = capturedLog();
     await redis.command(['FUNCTION', 'FLUSH']);
     try {
       const store = open(log);
@@ -192,7 +176,7 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
       await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
       const { port } = dropper.address() as AddressInfo;
       try {
-        const { log, lines } = capturingLog();
+        const { log, lines } = capturedLog();
         const store = createRedisStore({ connection: connection(port), timeoutMs: 500, log, ttlDays: 0, historyDays: 30, timeZone: 'UTC' });
         stores.push(store);
         await waitFor('the failed attempt logged', async () => lines.some((line) => line.msg === 'redis connection problem' && line.err === failure), 5000);
@@ -216,7 +200,7 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
   }
 
   it('close() ends at once while Redis is away; the store then refuses calls', async () => {
-    const { log, lines } = capturingLog();
+    const { log, lines } = capturedLog();
     const nowhere = createRedisStore({
       connection: { url: `redis://127.0.0.1:${await freePort()}`, database: 0 },
       timeoutMs: 500,

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
 import { type CounterSnapshot, LiveActivity } from '../../src/live/activity.ts';
 import type { CounterChanges, CounterStore } from '../../src/store/counter-store.ts';
+import { capturedLog } from '../helpers/captured-log.ts';
 
 const id = { namespace: 'site', key: 'live' };
 
@@ -32,16 +31,6 @@ const liveStore = () => {
   return { store: store as unknown as CounterStore, reads, publish };
 };
 
-const capturedLog = () => {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, sink), lines };
-};
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 

@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { Writable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
-import { pino } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { startMetricsServer } from '../../src/metrics/metrics-server.ts';
+import { capturedLog } from '../helpers/captured-log.ts';
 
-/** A logger whose JSON lines land in an array. */
-const capturedLog = () => {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, sink), lines };
-};
 
 /** A real registry with one counter in it, so a scrape's text is known. */
 const registryWithOneCounter = () => {
