@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ComposeStack } from '../helpers/compose.ts';
-import { checkCounterHistory } from '../helpers/counter-history.ts';
+import { checkCounterHistory, failoverFigures } from '../helpers/counter-history.ts';
 import { asOperation, get, isOk, Load } from '../helpers/http.ts';
 import { runOk } from '../helpers/run.ts';
 import { redisCli, sentinelMaster } from '../helpers/stack-redis.ts';
@@ -71,17 +71,13 @@ describeStack(
         outcomes = await load.stop();
       }
       const after = await visits(stack);
-      const acknowledged = outcomes.filter(isOk);
-      const perSecond = acknowledged.filter((o) => o.end < faultAt).length / 2;
-      const ends = acknowledged.map((o) => o.end).sort((a, b) => a - b);
-      let stood = 0;
-      for (let i = 1; i < ends.length; i += 1) stood = Math.max(stood, (ends[i] ?? 0) - (ends[i - 1] ?? 0));
-      const lostAtLeast = Math.max(0, acknowledged.length - (after - before));
-      const figures = { requests: outcomes.length, acknowledged: acknowledged.length, rise: after - before, lostAtLeast, perSecondBefore: perSecond, writesStoodStillMs: Math.round(stood) };
+      const history = outcomes.map(asOperation);
+      const figures = failoverFigures(history, before, after, faultAt);
       t.diagnostic(JSON.stringify(figures));
       process.stderr.write(`# compose HA ${what}: ${JSON.stringify(figures)}\n`);
+      const { lostAtLeast, perSecondBefore: perSecond, writesStoodStillMs: stood } = figures;
 
-      const problems = checkCounterHistory(outcomes.map(asOperation), before, after);
+      const problems = checkCounterHistory(history, before, after);
       assert.deepEqual(problems.filter((p) => p.startsWith('counted twice')), [], 'nothing counted twice');
       assert.ok(lostAtLeast <= perSecond * MAX_LAG_SECONDS, `lost at least ${lostAtLeast} acknowledged hits, more than ${MAX_LAG_SECONDS} s of traffic (${perSecond}/s)`);
       assert.ok(stood < 60_000, 'counting resumed within a minute');
