@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', 'coverage/', '.stryker-tmp*/', 'reports/'] },
+  { ignores: ['node_modules/', '.tools/', 'coverage/', '.stryker-tmp*/', 'reports/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -195,6 +195,8 @@ const main = async (): Promise<number> => {
     } else {
       setup.redis = need('redis-server', ['--version'], 'the counter store').replace(/^.*v=(\S+).*$/s, '$1');
       need('redis-benchmark', ['--version'], 'the Redis INCR row');
+      // What the image runs: the JavaScript `npm run build` makes (web/Dockerfile's build stage).
+      need('npm', ['run', '--silent', 'build'], 'the replicas');
       setup.replicas = `${replicas} × web/Dockerfile's CMD: node ${imageCommand().map((arg) => arg.replace(`${REPO}/`, '')).join(' ')}`;
       // The committed redis.conf (append-only file, fsync every second); where it listens and writes is the bench's.
       const password = randomBytes(16).toString('hex');
@@ -212,7 +214,7 @@ const main = async (): Promise<number> => {
       // (they would all take the same default port here).
       const redisEnv = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort), REDIS_PASSWORD: password, LOG_LEVEL: 'info', METRICS_PORT: '0' };
       const app = await Promise.all(appPorts.map((port, i) => startNode(join(root, `replica-${i + 1}.log`), imageCommand(), port, { ...redisEnv, REPLICA_NAME: `replica-${i + 1}` })));
-      const floor = await Promise.all(floorPorts.map((port, i) => startNode(join(root, `floor-${i + 1}.log`), [join(REPO, 'bench/floor-server.ts')], port)));
+      const floor = await Promise.all(floorPorts.map((port, i) => startNode(join(root, `floor-${i + 1}.log`), [join(REPO, 'bench/floor-server.js')], port)));
       const floorFront = await startNginx(image, join(root, 'nginx-floor'), floorPorts);
       const appFront = await startNginx(image, join(root, 'nginx-app'), appPorts);
       const fronts = [ceiling, floorFront, appFront];

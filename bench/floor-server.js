@@ -1,4 +1,7 @@
+// Plain JavaScript, as the app runs in its image (dist/, npm run build): Node loads its TypeScript
+// stripper for a .ts file, which would add its memory to the floor.
 import { createServer } from 'node:http';
+import process from 'node:process';
 
 // The least any Node.js app can do per request: node:http answering the body the ceiling's upstream
 // answers (bench/fixed-body.conf.template), with the app's keep-alive timeout.
