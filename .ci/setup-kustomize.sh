@@ -8,9 +8,8 @@
 #     golang-k8s-kube-openapi-dev (k8s.io/kube-openapi keeps it as test data,
 #     pkg/schemaconv/testdata/swagger.json); pinned here by its SHA-256, so the schemas validated
 #     against never change unnoticed.
-# apt fetches both from the Debian archive of this machine's apt sources through a temporary
-# source list (checking the Release signature and the package hashes; the machine's own lists
-# stay untouched), as .ci/setup-compose.sh does. Idempotent: when both are in place it only checks.
+# Both are fetched by .ci/debian-download.sh (a temporary source list, signatures and hashes
+# checked; the machine's own lists stay untouched). Idempotent: when both are in place it only checks.
 set -euo pipefail
 kustomize=/usr/local/bin/kustomize
 spec_dir=/usr/local/share/kubernetes-openapi/v1.27.0
@@ -29,30 +28,17 @@ if ! have_kustomize || ! have_spec; then
 fi
 if ! have_kustomize || ! have_spec; then
     echo "setup-kustomize: installing kustomize and the Kubernetes v1.27.0 OpenAPI document from Debian" >&2
-    tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT && mkdir -p "$tmp"/{lists/partial,cache,parts}
-    # the archive URIs of the machine's release suites (not -security, -updates, ...)
-    uris=$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' | awk '$2 !~ /-/ { print $1 }' | sort -u)
-    [[ -n $uris ]] || die "no Debian archive in this machine's apt sources"
-    printf '%s\n' 'Types: deb' "URIs: ${uris//$'\n'/ }" 'Suites: trixie sid' 'Components: main' \
-        'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' >"$tmp/kustomize.sources"
-    # (Valid-Until is not checked: a mirror may serve an index older than its Release's expiry.)
-    apt=(-o "Dir::Etc::SourceList=$tmp/kustomize.sources" -o "Dir::Etc::SourceParts=$tmp/parts"
-        -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache=$tmp/cache" -o APT::Sandbox::User=root
-        -o Acquire::Check-Valid-Until=false -qq)
-    # An index that fails its signature check is never used; a suite the mirror lacks is skipped.
-    apt-get "${apt[@]}" update >&2 || true
-    cd "$tmp"
+    . "$(dirname "$0")/debian-download.sh"
+    tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT && cd "$tmp"
+    have_kustomize || debian_download setup-kustomize kustomize || exit 1
+    have_spec || debian_download setup-kustomize golang-k8s-kube-openapi-dev || exit 1
     if ! have_kustomize; then
-        { apt-get "${apt[@]}" download kustomize/trixie || apt-get "${apt[@]}" download kustomize/sid; } >&2 \
-            || die "found no kustomize package for trixie or sid at $uris"
         dpkg-deb -x kustomize_*.deb k
         install -D -m 0755 k/usr/bin/kustomize "$kustomize"
         echo "setup-kustomize: installed kustomize $(dpkg-deb -f kustomize_*.deb Version)" >&2
         have_kustomize || die "installed $kustomize, but 'kustomize version' fails"
     fi
     if ! have_spec; then
-        { apt-get "${apt[@]}" download golang-k8s-kube-openapi-dev/trixie || apt-get "${apt[@]}" download golang-k8s-kube-openapi-dev/sid; } >&2 \
-            || die "found no golang-k8s-kube-openapi-dev package for trixie or sid at $uris"
         dpkg-deb -x golang-k8s-kube-openapi-dev_*.deb o
         echo "$spec_sha256  o/$spec_in_package" | sha256sum --check --status \
             || die "the package's $spec_in_package is not the pinned Kubernetes v1.27.0 document (SHA-256 $spec_sha256)"
