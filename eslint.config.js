@@ -18,7 +18,9 @@ export default tseslint.config(
       ],
     },
   },
-  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
+  // Preloaded with node -r (test/helpers/stryker-watchdog.cjs).
+  { files: ['**/*.cjs'], languageOptions: { globals: globals.node, sourceType: 'commonjs' } },
   // The pages' scripts run in the browser, as classic scripts.
   { files: ['src/assets/**/*.js'], languageOptions: { globals: globals.browser, sourceType: 'script' } },
 );
