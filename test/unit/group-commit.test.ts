@@ -13,7 +13,8 @@ const recording = () => {
   return { calls, commit };
 };
 
-describe('groupCommit', () => {
+// Every test here takes milliseconds: one that hangs (a batch never sent or answered) fails.
+describe('groupCommit', { timeout: 5_000 }, () => {
   it('sends the items of one group added in the same turn as one call, in order, each caller getting its own answer', async () => {
     const { calls, commit } = recording();
     const add = groupCommit(commit, 100);
