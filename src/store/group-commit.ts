@@ -35,15 +35,13 @@ export const groupCommit = <Context, Item, Answer>(commit: Commit<Context, Item,
     });
   };
 
-  const send = (name: string, group: Group<Context, Item, Answer>) => {
-    const batch = group.open;
-    if (!batch) return;
+  const send = (name: string, group: Group<Context, Item, Answer>, batch: Batch<Context, Item, Answer>) => {
     group.open = undefined;
     clearTimeout(group.timer);
     group.inFlight += 1;
     const done = () => {
       group.inFlight -= 1;
-      if (group.open && group.inFlight === 0) send(name, group);
+      if (group.open && group.inFlight === 0) send(name, group, group.open);
       else if (!group.open && group.inFlight === 0) groups.delete(name);
     };
     commit(batch.context, batch.items).then(
@@ -59,7 +57,7 @@ export const groupCommit = <Context, Item, Answer>(commit: Commit<Context, Item,
   };
 
   /** Adds one item to its group's open batch (made with `context` if none is open) and waits for its answer. */
-  return (name: string, context: () => Context, item: Item): Promise<Answer> =>
+  const add = (name: string, context: () => Context, item: Item): Promise<Answer> =>
     new Promise<Answer>((resolve, reject) => {
       let group = groups.get(name);
       if (!group) {
@@ -71,12 +69,16 @@ export const groupCommit = <Context, Item, Answer>(commit: Commit<Context, Item,
         const fresh: Batch<Context, Item, Answer> = { context: context(), items: [], waiters: [] };
         const owner = group;
         owner.open = batch = fresh;
-        const sendIfStillOpen = () => { if (owner.open === fresh) send(name, owner); };
+        const sendIfStillOpen = () => { if (owner.open === fresh) send(name, owner, fresh); };
         if (owner.inFlight === 0) setImmediate(sendIfStillOpen);
-        else owner.timer = setTimeout(sendIfStillOpen, maxWaitMs);
+        // Unref: the call in flight holds the process open; the wait behind it need not.
+        else owner.timer = setTimeout(sendIfStillOpen, maxWaitMs).unref();
       }
       batch.items.push(item);
       batch.waiters.push({ resolve, reject });
-      if (batch.items.length >= maxPerCall) send(name, group);
+      if (batch.items.length >= maxPerCall) send(name, group, batch);
     });
+
+  /** Groups with a batch open or a call in flight. None is kept once its calls have answered, so the map does not grow with every counter and day ever hit. */
+  return Object.assign(add, { active: () => groups.size });
 };

@@ -51,11 +51,13 @@ describe('groupCommit', { timeout: 5_000 }, () => {
       calls += 1;
       if (calls === 1) throw failure;
       return items;
-    }, 100);
+    }, 100, 60_000);
     const failed = [add('g', () => '', 'a'), add('g', () => '', 'b')];
     for (const pending of failed) await assert.rejects(pending, (error) => error === failure);
     await nextTurn();
+    // With a 60 s wait for calls in flight, this answers only if the failed call no longer counts as one.
     assert.equal(await add('g', () => '', 'c'), 'c', 'the next batch is sent anew');
+    assert.equal(add.active(), 0);
   });
 
   it('fails a caller the store gave no answer for, rather than answering it undefined', async () => {
@@ -101,5 +103,63 @@ describe('groupCommit', { timeout: 5_000 }, () => {
     const waited = performance.now() - started;
     assert.ok(waited >= 15 && waited < 1000, `sent after ${waited} ms`);
     assert.deepEqual(calls, [['stalled'], ['next']]);
+  });
+
+  it('a batch gathered while two calls are in flight is sent when the last of them answers, not before', async () => {
+    const calls: string[][] = [];
+    const answer: (() => void)[] = [];
+    const add = groupCommit(async (_: string, items: string[]) => {
+      calls.push([...items]);
+      await new Promise<void>((resolve) => answer.push(resolve));
+      return items;
+    }, 2, 60_000);
+    const pending = [add('g', () => '', 'a'), add('g', () => '', 'b'), add('g', () => '', 'c')];
+    await nextTurn();
+    assert.deepEqual(calls, [['a', 'b']], 'the full batch went at once; c waits for it (its own turn has ended)');
+    pending.push(add('g', () => '', 'd'));
+    assert.deepEqual(calls, [['a', 'b'], ['c', 'd']], 'c and d made a full batch: two calls in flight');
+    pending.push(add('g', () => '', 'e'));
+    answer[0]?.();
+    await nextTurn();
+    assert.deepEqual(calls.length, 2, 'e waits while the second call is still in flight');
+    answer[1]?.();
+    await nextTurn();
+    assert.deepEqual(calls, [['a', 'b'], ['c', 'd'], ['e']]);
+    answer[2]?.();
+    assert.deepEqual(await Promise.all(pending), ['a', 'b', 'c', 'd', 'e']);
+    assert.equal(add.active(), 0, 'no group is kept once every call has answered');
+  });
+
+  it('keeps a group while any of its calls is in flight: a later item waits for the last one', async () => {
+    const calls: string[][] = [];
+    const answer: (() => void)[] = [];
+    const add = groupCommit(async (_: string, items: string[]) => {
+      calls.push([...items]);
+      await new Promise<void>((resolve) => answer.push(resolve));
+      return items;
+    }, 2, 60_000);
+    const pending = [add('g', () => '', 'a'), add('g', () => '', 'b')];
+    await nextTurn();
+    pending.push(add('g', () => '', 'c'), add('g', () => '', 'd'));
+    assert.deepEqual(calls, [['a', 'b'], ['c', 'd']], 'two full batches, two calls in flight, none open');
+    answer[0]?.();
+    await nextTurn();
+    assert.equal(add.active(), 1, 'the group stays: its second call is in flight');
+    pending.push(add('g', () => '', 'e'));
+    await nextTurn();
+    assert.equal(calls.length, 2, 'e waits for the call still in flight');
+    answer[1]?.();
+    await nextTurn();
+    assert.deepEqual(calls, [['a', 'b'], ['c', 'd'], ['e']]);
+    answer[2]?.();
+    assert.deepEqual(await Promise.all(pending), ['a', 'b', 'c', 'd', 'e']);
+    assert.equal(add.active(), 0);
+  });
+
+  it('keeps no group once its calls have answered, whatever the number of counters and days', async () => {
+    const { commit } = recording();
+    const add = groupCommit(commit, 100);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => add(`counter-${i} day`, () => 'c', String(i))));
+    assert.equal(add.active(), 0);
   });
 });
