@@ -152,4 +152,25 @@ describe('the store client of one Redis', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.deepEqual(seen.subscribeErrors, []);
   });
+  // Last: it restarts Redis.
+  it('after Redis restarts, is subscribed again, with one SUBSCRIBE, and delivers each message once', async () => {
+    const { seen, settings } = recorder();
+    const client = await open(redis.url, settings);
+    await waitFor('the client ready', async () => client.isReady, 5000, 20);
+    const messages: string[] = [];
+    await subscribe(client, (message) => messages.push(message));
+    await waitFor('subscribed', async () => Number((await client.send<unknown[]>(undefined, ['PUBSUB', 'NUMSUB', 'store-client-test']))[1]) === 1, 5000, 20);
+    await redis.stop();
+    await redis.start();
+    // A restarted Redis counts commands from zero.
+    const subscribeCalls = async () => Number(/cmdstat_subscribe:calls=(\d+)/.exec(String(await redis.command(['INFO', 'commandstats'])))?.[1] ?? 0);
+    await waitFor('subscribed again', async () => (await subscribeCalls()) >= 1, 10_000, 20);
+    await waitFor('the client ready again', async () => client.isReady, 5000, 20);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await subscribeCalls(), 1);
+    await client.send(undefined, ['PUBLISH', 'store-client-test', 'after']);
+    await waitFor('the message', async () => messages.length > 0, 5000, 20);
+    assert.deepEqual(messages, ['after']);
+    assert.deepEqual(seen.subscribeErrors, []);
+  });
 });
