@@ -103,6 +103,16 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_DB: '2' }), /^ConfigError: REDIS_DB must be 0 with REDIS_CLUSTER_NODES/);
   });
 
+  it('takes node ports 1 and 65535, refuses anything after the port, and shows an example in its message', () => {
+    assert.deepEqual((loadConfig({ REDIS_CLUSTER_NODES: 'a:1,b:65535' }).redis as { clusterNodes?: unknown }).clusterNodes, [{ host: 'a', port: 1 }, { host: 'b', port: 65535 }]);
+    for (const value of ['redis-1:6379x', 'redis-1:6379/0', '[fd00::3]:7000]']) {
+      assert.throws(() => loadConfig({ REDIS_CLUSTER_NODES: value }), (error: Error) => {
+        assert.equal(error.message, `REDIS_CLUSTER_NODES must be a comma-separated list of host:port, such as redis-1:6379,redis-2:6379 (got ${JSON.stringify(value)})`);
+        return true;
+      });
+    }
+  });
+
   it('reads the password from REDIS_PASSWORD_FILE, without its trailing newline', () => {
     const file = join(tempFolder(), 'password');
     writeFileSync(file, 'from-a-secret\n');
