@@ -13,6 +13,21 @@ const recording = () => {
   return { calls, commit };
 };
 
+/**
+ * Calls that answer only when the test says so (answer[i]() for the i-th call), two items per
+ * call, and a 60 s wait for calls in flight: a batch that goes early or late shows at once.
+ */
+const heldCalls = () => {
+  const calls: string[][] = [];
+  const answer: (() => void)[] = [];
+  const add = groupCommit(async (_: string, items: string[]) => {
+    calls.push([...items]);
+    await new Promise<void>((resolve) => answer.push(resolve));
+    return items;
+  }, 2, 60_000);
+  return { calls, answer, add };
+};
+
 // Every test here takes milliseconds: one that hangs (a batch never sent or answered) fails.
 describe('groupCommit', { timeout: 5_000 }, () => {
   it('sends the items of one group added in the same turn as one call, in order, each caller getting its own answer', async () => {
@@ -106,13 +121,7 @@ describe('groupCommit', { timeout: 5_000 }, () => {
   });
 
   it('a batch gathered while two calls are in flight is sent when the last of them answers, not before', async () => {
-    const calls: string[][] = [];
-    const answer: (() => void)[] = [];
-    const add = groupCommit(async (_: string, items: string[]) => {
-      calls.push([...items]);
-      await new Promise<void>((resolve) => answer.push(resolve));
-      return items;
-    }, 2, 60_000);
+    const { calls, answer, add } = heldCalls();
     const pending = [add('g', () => '', 'a'), add('g', () => '', 'b'), add('g', () => '', 'c')];
     await nextTurn();
     assert.deepEqual(calls, [['a', 'b']], 'the full batch went at once; c waits for it (its own turn has ended)');
@@ -131,13 +140,7 @@ describe('groupCommit', { timeout: 5_000 }, () => {
   });
 
   it('keeps a group while any of its calls is in flight: a later item waits for the last one', async () => {
-    const calls: string[][] = [];
-    const answer: (() => void)[] = [];
-    const add = groupCommit(async (_: string, items: string[]) => {
-      calls.push([...items]);
-      await new Promise<void>((resolve) => answer.push(resolve));
-      return items;
-    }, 2, 60_000);
+    const { calls, answer, add } = heldCalls();
     const pending = [add('g', () => '', 'a'), add('g', () => '', 'b')];
     await nextTurn();
     pending.push(add('g', () => '', 'c'), add('g', () => '', 'd'));
