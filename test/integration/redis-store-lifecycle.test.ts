@@ -9,8 +9,6 @@ import { waitFor } from '../helpers/wait.ts';
 import type { pino } from 'pino';
 import { capturedLog } from '../helpers/captured-log.ts';
 
-
-
 const WARN = 40;
 const INFO = 30;
 

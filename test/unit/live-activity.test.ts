@@ -31,7 +31,6 @@ const liveStore = () => {
   return { store: store as unknown as CounterStore, reads, publish };
 };
 
-
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('live activity', () => {

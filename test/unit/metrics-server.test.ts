@@ -6,7 +6,6 @@ import { Counter, Registry } from 'prom-client';
 import { startMetricsServer } from '../../src/metrics/metrics-server.ts';
 import { capturedLog } from '../helpers/captured-log.ts';
 
-
 /** A real registry with one counter in it, so a scrape's text is known. */
 const registryWithOneCounter = () => {
   const registry = new Registry();
