@@ -27,6 +27,12 @@ describe('assets and the content security policy', () => {
     assert.match(CONTENT_SECURITY_POLICY, /script-src 'self';/);
     assert.match(CONTENT_SECURITY_POLICY, /style-src 'self';/);
     assert.doesNotMatch(CONTENT_SECURITY_POLICY, /unsafe-inline|unsafe-eval|\*/);
+    // Spelled out: a directive dropped or emptied in the source must fail here.
+    assert.equal(
+      CONTENT_SECURITY_POLICY,
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; " +
+        "manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
     assert.doesNotMatch(res.body, /<style|<script>|\sstyle=|\son[a-z]+=/);
     assert.match(res.body, /<link rel="stylesheet" href="\/assets\/site.css">/);
   });
