@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type CounterSnapshot, LiveActivity } from '../../src/live/activity.ts';
+import { type CounterSnapshot, LiveActivity, noteActivity } from '../../src/live/activity.ts';
 import type { CounterChanges, CounterStore } from '../../src/store/counter-store.ts';
 import { capturedLog } from '../helpers/captured-log.ts';
+import { FakeCounterStore } from '../helpers/fake-counter-store.ts';
 
 const id = { namespace: 'site', key: 'live' };
 
@@ -119,5 +120,32 @@ describe('live activity', () => {
     assert.deepEqual(sent[0], { requests: 2, hits: { 'site/live': 1 }, changes: { 'site/live': 7 } });
     assert.deepEqual(sent.at(-1), { requests: 3, hits: { 'site/live': 2, 'site/other': 1 }, changes: { 'site/live': 8, 'site/other': 1 } });
     assert.equal(sent.length, 2);
+  });
+});
+
+describe('the store as the routes use it (noteActivity)', () => {
+  it('notes each hit, and each create, set, update and delete that changed the counter; a refused one is not announced', async () => {
+    const noted: string[] = [];
+    const activity = {
+      counted: (counter: { key: string }, value: number) => noted.push(`counted ${counter.key} ${value}`),
+      changed: (counter: { key: string }, value: number | null) => noted.push(`changed ${counter.key} ${value}`),
+    } as unknown as LiveActivity;
+    const store = noteActivity(new FakeCounterStore(), activity);
+    const settings = { value: 5, enableReset: false, lowerBound: -1000, upperBound: 1000, adminKeyDigest: 'owner' };
+    await store.hit(id);
+    await store.create({ namespace: 'site', key: 'made' }, settings);
+    await store.create({ namespace: 'site', key: 'made' }, settings);
+    await store.set({ namespace: 'site', key: 'made' }, 9, 'wrong');
+    await store.set({ namespace: 'site', key: 'made' }, 9, 'owner');
+    await store.update({ namespace: 'site', key: 'made' }, 2, 'wrong');
+    await store.update({ namespace: 'site', key: 'made' }, 2, 'owner');
+    await store.delete({ namespace: 'site', key: 'made' }, 'wrong');
+    await store.delete({ namespace: 'site', key: 'made' }, 'owner');
+    await store.delete({ namespace: 'site', key: 'made' }, 'owner');
+    assert.deepEqual(noted, ['counted live 1', 'changed made 5', 'changed made 9', 'changed made 11', 'changed made null']);
+    // Reads pass through, bound once: the same function every time.
+    const first: unknown = Reflect.get(store, 'get');
+    assert.equal(Reflect.get(store, 'get'), first);
+    assert.equal(await store.get({ namespace: 'site', key: 'live' }), 1);
   });
 });

@@ -160,14 +160,20 @@ describe('routes', () => {
       const res = await app.inject({ url: '/healthz' });
       assert.equal(res.statusCode, 200);
       assert.deepEqual(res.json(), { status: 'ok' });
+      // A probe must never be answered from a cache.
+      assert.equal(res.headers['cache-control'], 'no-store');
     });
 
-    it('/readyz follows the store', async () => {
-      assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
+    it('/readyz follows the store, and is never cached', async () => {
+      const up = await app.inject({ url: '/readyz' });
+      assert.equal(up.statusCode, 200);
+      assert.deepEqual(up.json(), { status: 'ready', redis: 'up' });
+      assert.equal(up.headers['cache-control'], 'no-store');
       store.available = false;
       const down = await app.inject({ url: '/readyz' });
       assert.equal(down.statusCode, 503);
       assert.deepEqual(down.json(), { status: 'not ready', redis: 'down' });
+      assert.equal(down.headers['cache-control'], 'no-store');
     });
   });
 
