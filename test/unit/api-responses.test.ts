@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { digestOf } from '../../src/counters/owner-keys.ts';
+import { buildApp } from '../../src/app.ts';
+import { StoreFaultError, StoreUnavailableError } from '../../src/store/counter-store.ts';
 import { apiApp } from '../helpers/api-app.ts';
+import { capturedLog } from '../helpers/captured-log.ts';
+import { FakeCounterStore } from '../helpers/fake-counter-store.ts';
 
 const CALLBACK_RULE = 'callback must be a JavaScript identifier of at most 64 characters (A-Z a-z 0-9 _ $, not starting with a digit)';
 const ns = { namespace: 'site', key: 'page' };
@@ -195,6 +199,29 @@ describe('failures', () => {
       assert.equal(res.headers['content-type'], 'application/json; charset=utf-8', url);
       assert.deepEqual(res.json(), { error: 'the counter store is not reachable, try again shortly' }, url);
     }
+  });
+
+  it('answers a store fault 503 with Retry-After: 1 too; logs an outage as a warning and an unexpected error, even one with a 5xx status, as an error with a bare 500', async (t) => {
+    const { log, lines } = capturedLog();
+    const counters = new FakeCounterStore();
+    const app = await buildApp({ replicaName: 'api', store: counters, counting: { historyDays: 30, timeZone: 'UTC' } }, log);
+    t.after(() => app.close());
+    counters.get = () => Promise.reject(new StoreFaultError('NOPERM this user has no permissions'));
+    const fault = await app.inject('/get/site/page');
+    assert.equal(fault.statusCode, 503);
+    assert.equal(fault.headers['retry-after'], '1');
+    assert.deepEqual(fault.json(), { error: 'the counter store failed, try again shortly' });
+    counters.get = () => Promise.reject(new StoreUnavailableError('redis is down'));
+    assert.equal((await app.inject('/get/site/page')).statusCode, 503);
+    counters.get = () => Promise.reject(Object.assign(new Error('upstream detail'), { statusCode: 502 }));
+    const odd = await app.inject('/get/site/page');
+    assert.equal(odd.statusCode, 500);
+    assert.deepEqual(odd.json(), { error: 'internal server error' });
+    const said = lines.filter(({ msg }) => msg === 'counter store unavailable' || msg === 'request failed').map(({ level, msg, err }) => ({ level, msg, err: typeof err === 'string' ? err : (err as { message?: string } | undefined)?.message }));
+    assert.deepEqual(said, [
+      { level: 40, msg: 'counter store unavailable', err: 'redis is down' },
+      { level: 50, msg: 'request failed', err: 'upstream detail' },
+    ]);
   });
 
   it('answers an unexpected failure with a bare 500, never its message or stack', async (t) => {
