@@ -123,6 +123,38 @@ describe('live activity', () => {
   });
 });
 
+describe('live viewers', () => {
+  it('each viewer of a counter gets its changes until it leaves; a counter nobody watches is not read; leaving twice counts once', async () => {
+    const { store, reads, publish } = liveStore();
+    const activity = new LiveActivity({ replica: 'r', store, log: capturedLog().log, reportEveryMs: 60_000 });
+    await activity.start();
+    const first: (number | undefined)[] = [];
+    const second: (number | undefined)[] = [];
+    const leaveFirst = activity.watch(id, (snapshot) => first.push(snapshot?.value));
+    const leaveSecond = activity.watch(id, (snapshot) => second.push(snapshot?.value));
+    assert.equal(activity.viewers, 2);
+    publish();
+    await settle();
+    reads[0]?.resolve(1);
+    await settle();
+    assert.deepEqual([first, second], [[1], [1]]);
+    leaveFirst();
+    leaveFirst();
+    assert.equal(activity.viewers, 1);
+    publish();
+    await settle();
+    reads[1]?.resolve(2);
+    await settle();
+    assert.deepEqual([first, second], [[1], [1, 2]]);
+    leaveSecond();
+    assert.equal(activity.viewers, 0);
+    publish();
+    await settle();
+    assert.equal(reads.length, 2, 'no read for a counter nobody watches any more');
+    await activity.stop();
+  });
+});
+
 describe('the store as the routes use it (noteActivity)', () => {
   it('notes each hit, and each create, set, update and delete that changed the counter; a refused one is not announced', async () => {
     const noted: string[] = [];
