@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { digestOf } from '../../src/counters/owner-keys.ts';
-import { buildApp } from '../../src/app.ts';
 import { StoreFaultError, StoreUnavailableError } from '../../src/store/counter-store.ts';
 import { apiApp } from '../helpers/api-app.ts';
 import { capturedLog } from '../helpers/captured-log.ts';
-import { FakeCounterStore } from '../helpers/fake-counter-store.ts';
 
 const CALLBACK_RULE = 'callback must be a JavaScript identifier of at most 64 characters (A-Z a-z 0-9 _ $, not starting with a digit)';
 const ns = { namespace: 'site', key: 'page' };
@@ -203,9 +201,7 @@ describe('failures', () => {
 
   it('answers a store fault 503 with Retry-After: 1 too; logs an outage as a warning and an unexpected error, even one with a 5xx status, as an error with a bare 500', async (t) => {
     const { log, lines } = capturedLog();
-    const counters = new FakeCounterStore();
-    const app = await buildApp({ replicaName: 'api', store: counters, counting: { historyDays: 30, timeZone: 'UTC' } }, log);
-    t.after(() => app.close());
+    const { app, counters } = await apiApp(t, { log });
     counters.get = () => Promise.reject(new StoreFaultError('NOPERM this user has no permissions'));
     const fault = await app.inject('/get/site/page');
     assert.equal(fault.statusCode, 503);

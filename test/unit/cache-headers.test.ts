@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildApp } from '../../src/app.ts';
 import { digestOf } from '../../src/counters/owner-keys.ts';
-import { FakeCounterStore } from '../helpers/fake-counter-store.ts';
+import { apiApp } from '../helpers/api-app.ts';
 
 const ADMIN_KEY = 'k'.repeat(43);
 const TOKEN = 'operator-token-0123456789';
 
 describe('what caches may keep', () => {
   it('nothing that counts, changes or shows live figures; documents and charts only after asking again', async (t) => {
-    const counters = new FakeCounterStore();
-    const app = await buildApp({ replicaName: 'cache', store: counters, counting: { historyDays: 30, timeZone: 'UTC' }, live: { adminToken: TOKEN } });
-    t.after(() => app.close());
+    const { app, counters } = await apiApp(t, { live: { adminToken: TOKEN } });
     counters.put({ namespace: 'site', key: 'page' }, { value: 1, adminKeyDigest: digestOf(ADMIN_KEY) });
     const headers = async (url: string, method: 'GET' | 'DELETE' = 'GET', authorization?: string) => {
       const res = await app.inject({ method, url, headers: authorization ? { authorization } : {} });

@@ -38,7 +38,8 @@ describe('while the app closes', () => {
   it('serves a request that arrives on a kept-alive connection once closing began, instead of Fastify\'s 503', async (t) => {
     const app = await buildApp({ replicaName: 'drain', store: new FakeCounterStore(), counting: { historyDays: 30, timeZone: 'UTC' } });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    t.after(() => { agent.destroy(); });
+    // Also when an assertion fails before the app is closed (a listening app keeps the file alive).
+    t.after(async () => { agent.destroy(); await app.close(); });
     const get = () =>
       new Promise<{ status: number | undefined; connection: string | undefined }>((resolve, reject) => {
         const { port } = app.server.address() as AddressInfo;
