@@ -64,7 +64,8 @@ describe('live updates and the operator view, across replicas, on a real Redis',
       await fetch(`${a.base}/set/live/owned?value=42`, { headers: { authorization: `Bearer ${made.admin_key}` } });
       await owned.waitForEvent('42 after /set', (event) => valueOf(event) === 42, 3000);
       await fetch(`${a.base}/counters/live/owned`, { method: 'DELETE', headers: { authorization: `Bearer ${made.admin_key}` } });
-      await owned.waitForEvent('deleted', (event) => event.event === 'deleted', 3000);
+      const deleted = await owned.waitForEvent('deleted', (event) => event.event === 'deleted', 3000);
+      assert.deepEqual(JSON.parse(deleted.data), { path: 'live/owned' });
       owned.close();
     } finally {
       stream.close();
@@ -83,13 +84,17 @@ describe('live updates and the operator view, across replicas, on a real Redis',
     const fourth = await EventStreamClient.open(`${a.base}/stream/live/limits`);
     assert.equal(fourth.status, 429);
     assert.deepEqual(JSON.parse(fourth.body), { error: 'at most 3 live streams per client' });
+    const viewersBefore = a.app.live.viewers;
     open[0]?.close();
-    await waitFor('a stream slot free again', async () => {
-      const again = await EventStreamClient.open(`${a.base}/stream/live/limits`);
-      again.close();
-      return again.status === 200;
-    }, 3000);
-    for (const stream of open) stream.close();
+    // A closed stream gives back its slot and stops being a viewer (what the streams-open metric reads).
+    await waitFor('the closed stream no longer watched', async () => a.app.live.viewers === viewersBefore - 1, 3000);
+    const replacement = await EventStreamClient.open(`${a.base}/stream/live/limits`);
+    assert.equal(replacement.status, 200);
+    // Three open again: the client's count came down by one, not to zero.
+    const overLimit = await EventStreamClient.open(`${a.base}/stream/live/limits`);
+    assert.equal(overLimit.status, 429);
+    for (const stream of [...open, replacement]) stream.close();
+    await waitFor('every stream of the client closed', async () => a.app.live.viewers === viewersBefore - 3, 3000);
   });
 
   it('bounds the streams of one replica, whoever asks (429 past STREAMS_PER_REPLICA)', async () => {
@@ -100,6 +105,11 @@ describe('live updates and the operator view, across replicas, on a real Redis',
     const third = await EventStreamClient.open(`${small.base}/stream/live/crowded`);
     assert.equal(third.status, 429);
     assert.deepEqual(JSON.parse(third.body), { error: 'too many live streams on this server; try again later' });
+    open[0]?.close();
+    await waitFor('a slot of the replica free again', async () => small.app.live.viewers === 1, 3000);
+    const again = await EventStreamClient.open(`${small.base}/stream/live/crowded`);
+    assert.equal(again.status, 200);
+    again.close();
     for (const stream of open) stream.close();
     await small.app.close();
     replicas.splice(replicas.indexOf(small), 1);
