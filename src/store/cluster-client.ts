@@ -13,10 +13,14 @@ const TRYAGAIN_PAUSE_MS = 20;
  * and learns the new layout after a failover.
  */
 export const createClusterStoreClient = (seeds: ClusterNode[], options: NodeOptions, settings: StoreClientSettings): StoreClient => {
+  const { commandOptions, ...node } = options;
   const cluster = createCluster({
-    rootNodes: seeds.map((node) => ({ socket: { host: node.host, port: node.port } })),
+    rootNodes: seeds.map((seed) => ({ socket: { host: seed.host, port: seed.port } })),
     // Every connection to a node (found through the seeds) gets these: credentials, deadlines.
-    defaults: options,
+    defaults: node,
+    // The cluster passes its own command options to each node's client, overriding the node's:
+    // without these, node-redis would give every command a 5 s AbortSignal.timeout of its own.
+    commandOptions,
     // Reads go to masters too: a replica may lag behind a count just made, and reading from
     // replicas would need the READONLY permission.
     useReplicas: false,

@@ -93,6 +93,13 @@ describe('a Redis Cluster of three masters and three replicas, through the store
     await cluster.destroy();
   });
 
+  it('makes no timer per command (node-redis would give each an AbortSignal.timeout of 5 s by default)', async (t) => {
+    const timeouts = t.mock.method(AbortSignal, 'timeout');
+    for (let i = 0; i < 10; i += 1) await store.hit({ namespace: 'site', key: `timers-${i}` });
+    assert.equal(await store.get({ namespace: 'site', key: 'timers-9' }), 1);
+    assert.deepEqual(timeouts.mock.calls.map((call) => call.arguments), []);
+  });
+
   it('counts, keeps history, uniques and owners, with each counter on the master of its slot', async () => {
     const ids = Array.from({ length: 24 }, (_, i) => ({ namespace: 'site', key: `page-${i}` }));
     for (const node of cluster.nodes) await cluster.admin(node, 'CONFIG', 'RESETSTAT');
