@@ -326,6 +326,21 @@ describe('the Redis store, in detail', () => {
       }
     });
 
+    it('warns, naming the cause, when Redis refuses the subscription to counter updates (a user without that channel)', async () => {
+      const { log, lines } = capturedLog();
+      const store = await open({ log, connection: { url: redis.url, database: 0, ...READER } });
+      const end = await store.subscribe(() => undefined);
+      try {
+        await waitFor('the refusal logged', async () => lines.some((line) => line.msg === 'cannot subscribe to counter updates'), 5000, 10);
+        const refused = lines.filter((line) => line.msg === 'cannot subscribe to counter updates');
+        assert.equal(refused.length, 1, JSON.stringify(lines));
+        assert.equal(refused[0]?.level, WARN);
+        assert.match(refused[0].err ?? '', /NOPERM/);
+      } finally {
+        await end();
+      }
+    });
+
     it('shows the load of the last five minutes in 10 s buckets, oldest first, each kept a bucket longer than shown', async () => {
       const store = await open();
       const now = Date.now();
@@ -340,6 +355,28 @@ describe('the Redis store, in detail', () => {
       assert.equal(view.load.at(-1)?.requests.earlier, undefined);
       const ttl = Number(await command('TTL', instanceKeys.load(bucket - LOAD_BUCKET_SECONDS)));
       assert.ok(ttl > LOAD_BUCKETS * LOAD_BUCKET_SECONDS && ttl <= (LOAD_BUCKETS + 1) * LOAD_BUCKET_SECONDS, `load ttl ${ttl}`);
+    });
+  });
+
+  describe('what it costs Redis', () => {
+    const fcalls = async () => Number(/cmdstat_fcall:calls=(\d+)/.exec(String(await command('INFO', 'commandstats')))?.[1] ?? 0);
+
+    it("asks Redis for the day's salt once, not on every visitor's hit", async () => {
+      const store = await open();
+      mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-04-01T12:00:00.000Z') });
+      await command('CONFIG', 'RESETSTAT');
+      for (const address of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) await store.hit({ namespace: 'salted', key: 'once' }, { visitor: { address, userAgent: 'test' } });
+      assert.equal(await fcalls(), 4, 'one counter_salt, then one counter_hit per hit');
+      assert.equal((await store.history({ namespace: 'salted', key: 'once' }, 1))[0]?.uniques, 3);
+    });
+
+    it('an idle replica adds nothing to /stats: no call to Redis while it has served nothing', async () => {
+      const store = await open({ statsFlushMs: 20 });
+      await command('CONFIG', 'RESETSTAT');
+      await sleep(300); // about 15 flush periods
+      assert.equal(await fcalls(), 0);
+      await store.get({ namespace: 'idle', key: 'one' });
+      await waitFor('the served request flushed', async () => (await fcalls()) === 1, 2000, 20);
     });
   });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { CounterStore } from '../../src/store/counter-store.ts';
+import { FUNCTIONS_VERSION } from '../../src/store/keys.ts';
 import { createRedisStore } from '../../src/store/redis-store.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
@@ -197,6 +198,32 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
     });
   }
 
+  it('retries a Redis it cannot reach after 50 ms, then backing off: several attempts in its first second, not one a second', async () => {
+    // A Redis that takes each connection and drops it before the handshake (AUTH) is answered:
+    // the count of connections is the count of attempts.
+    const attempts: number[] = [];
+    const dropper = createServer((socket) => {
+      attempts.push(performance.now());
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    const { port } = dropper.address() as AddressInfo;
+    try {
+      const { log } = capturedLog();
+      const store = createRedisStore({ connection: { url: `redis://127.0.0.1:${port}`, password: 'no-redis-here', database: 0 }, timeoutMs: 500, log, ttlDays: 0, historyDays: 30, timeZone: 'UTC' });
+      stores.push(store);
+      await waitFor('a first attempt', async () => attempts.length > 0, 5000, 10);
+      const first = attempts[0] ?? 0;
+      await waitFor('the first 1.2 s of attempts', async () => performance.now() - first > 1200, 5000, 50);
+      // Waits of 50, 100, 200, 400 ms: 5 attempts by 750 ms (a wait of a second from the start would allow 2).
+      const early = attempts.filter((at) => at - first <= 1200).length;
+      assert.ok(early >= 4, `${early} attempts in the first 1.2 s`);
+      await store.close();
+    } finally {
+      dropper.close();
+    }
+  });
+
   it('close() ends at once while Redis is away; the store then refuses calls', async () => {
     const { log, lines } = capturedLog();
     const nowhere = createRedisStore({
@@ -214,5 +241,36 @@ describe('the Redis store, connecting, losing Redis and closing', () => {
     assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`);
     assert.equal(await nowhere.isReady(), false);
     await assert.rejects(nowhere.get({ namespace: 'lifecycle', key: 'gone' }), { name: 'StoreUnavailableError', message: 'redis is not connected' });
+  });
+});
+
+describe('the Redis store of a Cluster whose nodes are up but not yet joined (no slot assigned)', () => {
+  // A node as the stack starts it with REDIS_CLUSTER=yes, before `redis-cli --cluster create`.
+  const node = new RedisServer({
+    username: 'counter',
+    password: 'counter-pw',
+    asInTheStack: { adminPassword: 'admin-pw', cluster: { nodeTimeoutMs: 2000, replicationPassword: 'replication-pw' } },
+  });
+  let store: CounterStore | undefined;
+
+  before(() => node.start());
+  after(async () => {
+    await store?.close();
+    await node.destroy();
+  });
+
+  it('is not ready, with an error line saying it found no master, though the node answers', async () => {
+    const { log, lines } = capturedLog();
+    store = createRedisStore({
+      connection: { url: `redis://127.0.0.1:${node.port}`, username: 'counter', password: 'counter-pw', database: 0, clusterNodes: [{ host: '127.0.0.1', port: node.port }] },
+      timeoutMs: 500, log, ttlDays: 0, historyDays: 30, timeZone: 'UTC',
+    });
+    await waitFor('the cluster found (its layout read)', async () => lines.some((line) => line.msg === 'redis ready'), 5000, 20);
+    assert.equal(await store.isReady(), false);
+    const noMaster = lines.filter((line) => line.msg === 'redis has another version of the counter functions');
+    assert.equal(noMaster.length, 1, JSON.stringify(lines));
+    assert.equal(noMaster[0]?.level, 50);
+    assert.equal(noMaster[0].found, 'no master');
+    assert.equal(noMaster[0].needed, FUNCTIONS_VERSION);
   });
 });

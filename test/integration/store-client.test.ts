@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { createServer, connect, Socket, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createStoreClient, type StoreClient, type StoreClientSettings } from '../../src/store/store-client.ts';
 import { freePort } from '../helpers/free-port.ts';
@@ -100,6 +100,60 @@ describe('the store client of one Redis', () => {
     assert.equal(seen.delays.length, asked, 'no more attempts once closed');
     // Closing twice is harmless (the store may be closed by a signal and by the end of a test).
     assert.deepEqual(await settle(client.close(), 1000), { value: undefined });
+  });
+
+  it('makes no timer per command (node-redis would give each an AbortSignal.timeout of 5 s by default)', async (t) => {
+    const { settings } = recorder();
+    const client = await open(redis.url, settings);
+    await waitFor('the client ready', async () => client.isReady, 5000, 20);
+    const timeouts = t.mock.method(AbortSignal, 'timeout');
+    for (let i = 0; i < 10; i += 1) assert.equal(await client.send(undefined, ['PING']), 'PONG');
+    assert.deepEqual(timeouts.mock.calls.map((call) => call.arguments), []);
+  });
+
+  it('gives a connection attempt at least a second, even when timeoutMs is shorter', async () => {
+    // A Redis whose accept queue (tcp-backlog 0) is full while it is frozen: the kernel ignores
+    // further connection requests, so a connection attempt hangs until the client gives up on it.
+    const frozen = new RedisServer({ args: ['--tcp-backlog', '0'] });
+    await frozen.start();
+    const filler = new Socket();
+    let client: StoreClient | undefined;
+    try {
+      await frozen.pause();
+      await new Promise<void>((resolve, reject) => {
+        filler.once('error', reject);
+        filler.connect(frozen.port, '127.0.0.1', resolve);
+      });
+      const { seen, settings } = recorder();
+      const started = performance.now();
+      client = await open(frozen.url, { ...settings, timeoutMs: 300 });
+      await waitFor('the attempt given up', async () => seen.errors.length > 0, 5000, 20);
+      const waited = performance.now() - started;
+      assert.match(String(seen.errors[0]), /timeout/i);
+      assert.ok(waited >= 990, `gave up on connecting after ${Math.round(waited)} ms`);
+    } finally {
+      await client?.close();
+      filler.destroy();
+      await frozen.destroy();
+    }
+  });
+
+  it('ends a subscription and closes at once while Redis froze in the middle of their connecting (AUTH sent, no answer)', async () => {
+    // Closing gracefully would wait for the handshake's answer, which a frozen Redis never sends.
+    const frozen = new RedisServer({ password: 'frozen-pw' });
+    await frozen.start();
+    try {
+      await frozen.pause();
+      const { settings } = recorder();
+      const client = await open(frozen.url, settings, { password: 'frozen-pw' });
+      const end = await subscribe(client, () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // both connected (the kernel accepts for the frozen Redis), AUTH sent
+      assert.equal(client.isReady, false);
+      assert.deepEqual(await settle(end(), 1000), { value: undefined });
+      assert.deepEqual(await settle(client.close(), 1000), { value: undefined });
+    } finally {
+      await frozen.destroy();
+    }
   });
 
   it('lets a command in flight finish when closing a ready client', async () => {
