@@ -224,6 +224,19 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({}).port, 3000);
   });
 
+  it('reads no .env file: a .env in the working directory changes nothing', (t) => {
+    const folder = tempFolder();
+    writeFileSync(join(folder, '.env'), 'PORT=4321\nLOG_LEVEL=debug\n');
+    const cwd = process.cwd();
+    t.after(() => {
+      process.chdir(cwd);
+    });
+    process.chdir(folder);
+    const config = loadConfig({});
+    assert.equal(config.port, 3000);
+    assert.equal(config.logLevel, 'info');
+  });
+
   it('never echoes a password or URL in its message', () => {
     assert.throws(
       () => loadConfig({ REDIS_URL: 'ftp://user:hunter2@host' }),

@@ -32,6 +32,10 @@ describe('plain-text error answers and what they log', () => {
     const res = await app.inject({ method: 'PUT', url: '/count' });
     assert.equal(res.statusCode, 405);
     assert.equal(res.body, 'Method Not Allowed: /count accepts GET\n');
+    const home = await app.inject({ method: 'DELETE', url: '/' });
+    assert.equal(home.statusCode, 405);
+    assert.equal(home.headers.allow, 'GET, HEAD');
+    assert.equal(home.body, 'Method Not Allowed: / accepts GET, HEAD\n');
   });
 
   it('404 and 406: exact short answers, never cached', async (t) => {
@@ -66,6 +70,19 @@ describe('plain-text error answers and what they log', () => {
     const res = await app.inject('/refused');
     assert.equal(res.statusCode, 400);
     assert.equal(res.body, 'Bad Request: not like that\n');
+  });
+
+  it('an error carrying a status below 400 is a failure all the same: a bare 500, the error in the log', async (t) => {
+    const { app, lines } = await appWithLog(t);
+    app.get('/odd', async () => {
+      throw Object.assign(new Error('odd internals'), { statusCode: 302 });
+    });
+    const res = await app.inject('/odd');
+    assert.equal(res.statusCode, 500);
+    assert.equal(res.body, 'Internal Server Error\n');
+    const failed = lines.filter((line) => line.msg === 'request failed');
+    assert.deepEqual(failed.map(({ level }) => level), [50]);
+    assert.match(JSON.stringify(failed[0]?.err), /odd internals/);
   });
 
   it('a 5xx error of a route: a bare 500 for the client, the error in the log', async (t) => {

@@ -29,7 +29,7 @@ describe("the operator's page", () => {
       {
         replicas: [{ name: 'a', lastSeen: now }, { name: 'b<', lastSeen: now }],
         load: load.map((bucket) => ({ ...bucket, requests: { a: 10, 'b<': 30 } })),
-        busiest: [{ path: 'site/home', hits: 12345 }],
+        busiest: [{ path: 'site/home', hits: 12345 }, { path: 'site/about', hits: 7 }],
         redis: { used_memory_human: '1.5M', maxmemory: '0', maxmemory_policy: 'noeviction', aof_enabled: '1', appendfsync: 'always', aof_last_write_status: 'ok' },
       },
       now,
@@ -40,7 +40,8 @@ describe("the operator's page", () => {
     assert.match(html, /<main>\n/);
     assert.match(html, /<tr data-replica="a"><th scope="row"><code>a<\/code><\/th><td class="num">0 s ago<\/td><td class="num">60<\/td><td><meter min="0" max="1" value="0.250" aria-label="share of a"><\/meter> 25 %<\/td><td class="num">70<\/td><\/tr>\n<tr data-replica="b&#60;">/);
     assert.match(html, /<meter min="0" max="1" value="0.750" aria-label="share of b&#60;"><\/meter> 75 %<\/td><td class="num">210<\/td><\/tr>\n<\/tbody>/);
-    assert.match(html, /<tr><td><a href="\/dashboard\/site\/home">site\/home<\/a><\/td><td class="num">12,345<\/td><\/tr>\n<\/tbody>/);
+    // The busiest first, one row (and one line of the page) each.
+    assert.match(html, /<tbody>\n<tr><td><a href="\/dashboard\/site\/home">site\/home<\/a><\/td><td class="num">12,345<\/td><\/tr>\n<tr><td><a href="\/dashboard\/site\/about">site\/about<\/a><\/td><td class="num">7<\/td><\/tr>\n<\/tbody>/);
     assert.doesNotMatch(html, /No hits yet today/);
     assert.match(html, /<td id="redis-memory">1.5M \/ no limit \(noeviction\)<\/td>/);
     assert.match(html, /<td id="redis-aof">on, fsync always<\/td>/);

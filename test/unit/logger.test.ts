@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createLogger } from '../../src/logger.ts';
@@ -59,5 +62,35 @@ describe('createLogger', () => {
       ],
     );
     for (const line of lines) assert.match(String(line.time), ISO_TIME);
+  });
+
+  it('gathers lines rather than writing each as it comes: a few short ones are held back, then written when the process exits', async (t) => {
+    const folder = mkdtempSync(join(tmpdir(), 'vc-logger-'));
+    t.after(() => {
+      rmSync(folder, { recursive: true, force: true });
+    });
+    const file = join(folder, 'stdout');
+    const fd = openSync(file, 'w');
+    // The child blocks for a moment after logging: a line written as it came (asynchronously) has
+    // landed in the file by then; a held-back one cannot have (no timer runs while it blocks).
+    const source = `const { createLogger } = await import(${JSON.stringify(LOGGER)});
+      const { fstatSync } = await import('node:fs');
+      const log = createLogger('info', 'held');
+      log.info('one');
+      log.info('two');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+      process.stderr.write(String(fstatSync(1).size));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', fd, 'pipe'] });
+    closeSync(fd);
+    const { stderr } = child;
+    assert.ok(stderr);
+    let written = '';
+    stderr.setEncoding('utf8');
+    stderr.on('data', (chunk: string) => (written += chunk));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, written);
+    assert.equal(written, '0', 'bytes on stdout while the lines were pending');
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(lines.map(({ msg }) => msg), ['one', 'two']);
   });
 });

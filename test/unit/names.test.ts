@@ -24,4 +24,8 @@ describe('counter names', () => {
     assert.deepEqual(pageOf({}), { host: undefined, pathname: undefined });
     assert.equal(pathOfCounter({ namespace: 'n-1', key: 'k-1' }), 'n-1/k-1');
   });
+
+  it('takes no page from an Origin or Referer given as a list of values', () => {
+    assert.deepEqual(pageOf({ origin: ['https://a.example'], referer: ['https://b.example/p', 'https://c.example/q'] }), { host: undefined, pathname: undefined });
+  });
 });

@@ -67,6 +67,23 @@ describe('request log', () => {
     assert.match(String(durationMs), /^\d+(\.\d{1,2})?$/);
   });
 
+  it('logs a request that failed after its answer (an onResponse hook threw) as an error, with the error', async () => {
+    const { app, lines } = await appWithLog();
+    try {
+      app.addHook('onResponse', async () => {
+        throw new Error('failed after answering');
+      });
+      assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
+    } finally {
+      await app.close();
+    }
+    const line = requestLine(lines);
+    assert.equal(line.level, 50);
+    assert.equal(line.status, 200);
+    assert.equal(line.url, '/healthz');
+    assert.match(JSON.stringify(line.err), /failed after answering/);
+  });
+
   it('cuts an 8 KB URL to 512 characters and says it was cut, so one request logs a bounded line', async () => {
     const { app, lines } = await appWithLog();
     const url = `/get/some-site/home?junk=${'a'.repeat(8 * 1024)}`;
