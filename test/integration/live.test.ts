@@ -95,6 +95,12 @@ describe('live updates and the operator view, across replicas, on a real Redis',
     assert.equal(overLimit.status, 429);
     for (const stream of [...open, replacement]) stream.close();
     await waitFor('every stream of the client closed', async () => a.app.live.viewers === viewersBefore - 3, 3000);
+    // All of them closed: the client has its three slots back (opened one after another).
+    const reopened: EventStreamClient[] = [];
+    for (let i = 0; i < 3; i++) reopened.push(await EventStreamClient.open(`${a.base}/stream/live/limits`));
+    assert.deepEqual(reopened.map((s) => s.status), [200, 200, 200]);
+    for (const stream of reopened) stream.close();
+    await waitFor('the reopened streams closed', async () => a.app.live.viewers === viewersBefore - 3, 3000);
   });
 
   it('bounds the streams of one replica, whoever asks (429 past STREAMS_PER_REPLICA)', async () => {

@@ -63,6 +63,16 @@ describe('GET /history', () => {
     assert.deepEqual((await app.inject('/history/site/page?days=1&format=json')).json<History>().days, [{ day: '2024-06-05', hits: 2, uniques: 1 }]);
   });
 
+  it('answers the 1x1 GIF for ?img, also with format=csv', async (t) => {
+    const { app } = await withHistory(t);
+    for (const query of ['img', 'format=csv&img', 'format=csv&img=1']) {
+      const res = await app.inject(`/history/site/page?${query}`);
+      assert.equal(res.statusCode, 200, query);
+      assert.equal(res.headers['content-type'], 'image/gif', query);
+      assert.equal(res.rawPayload.subarray(0, 6).toString('latin1'), 'GIF89a', query);
+    }
+  });
+
   it('answers 404 for a missing counter', async (t) => {
     const { app } = await withHistory(t);
     const res = await app.inject('/history/site/other');

@@ -228,6 +228,25 @@ describe('failures', () => {
     assert.deepEqual(res.json(), { error: 'internal server error' });
   });
 
+  it('answers a bare 500 also for an error carrying a status that is not an error (2xx, 3xx)', async (t) => {
+    const { app, counters } = await apiApp(t);
+    for (const statusCode of [200, 302, 399]) {
+      counters.get = () => Promise.reject(Object.assign(new Error('secret detail of a library'), { statusCode }));
+      const res = await app.inject('/get/site/page');
+      assert.equal(res.statusCode, 500, String(statusCode));
+      assert.deepEqual(res.json(), { error: 'internal server error' }, String(statusCode));
+    }
+  });
+
+  it("describes a bad header by the header's own rule, whatever the query string holds", async (t) => {
+    const { app, counters } = await apiApp(t);
+    // A query parameter of the same name, repeated, is no concern of the header's.
+    const res = await app.inject({ url: '/hit/site/page?idempotency-key=a&idempotency-key=b', headers: { 'idempotency-key': 'no spaces' } });
+    assert.equal(res.statusCode, 400);
+    assert.deepEqual(res.json(), { error: 'Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -' });
+    assert.equal(counters.count('hit'), 0);
+  });
+
   it('leaves the rest of the app with its plain-text errors', async (t) => {
     const { app } = await apiApp(t);
     const res = await app.inject('/nowhere');

@@ -37,3 +37,16 @@ describe('the client address of a unique visitor', () => {
     assert.deepEqual(noProxies, ['127.0.0.1']);
   });
 });
+
+describe('the browser of a unique visitor', () => {
+  it('is the same (an empty User-Agent) whether the header is missing or empty', async (t) => {
+    const store = new FakeCounterStore();
+    const app = await buildApp({ replicaName: 'visitors', store, counting: COUNTING });
+    t.after(() => app.close());
+    for (const userAgent of [undefined, '', undefined]) {
+      const res = await app.inject({ url: '/hit/site/page', remoteAddress: '198.51.100.9', headers: { 'user-agent': userAgent } });
+      assert.equal(res.statusCode, 200);
+    }
+    assert.deepEqual([...(store.peek(PAGE)?.visitorsByDay.values() ?? [])].flatMap((set) => [...set]), ['198.51.100.9\n']);
+  });
+});

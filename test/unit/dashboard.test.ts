@@ -110,6 +110,27 @@ describe("a counter's dashboard", () => {
     assert.notEqual(later.body, first.body, "today's new hit is drawn");
   });
 
+  it('keeps at most 500 charts: the 501st empties the cache', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: 1_700_000_000_000 });
+    const { app, counters } = await dashboardApp(t);
+    const reads = () => counters.calls.filter(({ method }) => method === 'history').length;
+    // One-day charts of counters that do not exist: the cheapest to draw (a few ms each).
+    const chart = async (key: string) => {
+      assert.equal((await app.inject(`/chart/site/${key}?days=1`)).statusCode, 200, key);
+    };
+    await chart('first');
+    for (let i = 1; i < 500; i++) await chart(`c${String(i).padStart(3, '0')}`);
+    assert.equal(reads(), 500);
+    await chart('first');
+    assert.equal(reads(), 500, '500 charts kept, the first among them');
+    await chart('c500');
+    assert.equal(reads(), 501);
+    await chart('first');
+    assert.equal(reads(), 502, 'the 501st chart emptied the cache: the first is drawn again');
+    await chart('c500');
+    assert.equal(reads(), 502, 'the chart that emptied it is kept');
+  });
+
   it('draws at most HISTORY_DAYS days, and at least one day when history is off', async (t) => {
     const daysRead = async (historyDays: number, url: string) => {
       const { app, counters } = await dashboardApp(t, { historyDays });
@@ -137,6 +158,7 @@ describe("the operator's dashboard", () => {
     const none = await app.inject('/dashboard');
     assert.equal(none.statusCode, 401);
     assert.match(String(none.headers['www-authenticate']), /^Basic realm="visit counter operator"/);
+    assert.equal(none.body, 'Unauthorized: the admin token is needed (any user name, the token as password)\n');
     assert.equal((await app.inject({ url: '/dashboard', headers: { authorization: basic('wrong-token-0123456789') } })).statusCode, 401);
     assert.equal((await app.inject({ url: '/instance', headers: { authorization: `Bearer ${TOKEN}x` } })).statusCode, 401);
     const page = await app.inject({ url: '/dashboard', headers: { authorization: basic(TOKEN) } });
