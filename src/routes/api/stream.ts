@@ -26,6 +26,9 @@ const HEARTBEAT_MS = 15_000;
 const stream: FastifyPluginAsync<StreamLimits> = async (app, limits) => {
   await app.register(sse, { heartbeatInterval: HEARTBEAT_MS });
   const perClient = new Map<string, number>();
+  /** Streams holding a slot, the ones still reading their first snapshot included. */
+  let held = 0;
+  /** Streams sending (past their first snapshot): ended at shutdown. */
   const open = new Set<FastifyReply>();
 
   app.addHook('preClose', async () => {
@@ -55,26 +58,34 @@ const stream: FastifyPluginAsync<StreamLimits> = async (app, limits) => {
       async (request, reply) => {
         const id = counterOf(request, reply);
         const client = request.ip;
-        if (open.size >= limits.perReplica) throw new ApiError(429, 'too many live streams on this server; try again later');
+        if (held >= limits.perReplica) throw new ApiError(429, 'too many live streams on this server; try again later');
         if ((perClient.get(client) ?? 0) >= limits.perClient) throw new ApiError(429, `at most ${limits.perClient} live streams per client`);
+        // The slot is taken before the first read, so that streams asked for together are counted
+        // together, and given back by whatever ends the stream: the read failing, no such counter
+        // (both close it), the client leaving (also while the first read is on its way) or shutdown.
+        held += 1;
+        perClient.set(client, (perClient.get(client) ?? 0) + 1);
+        let stopWatching: () => void = () => undefined;
+        reply.sse.onClose(() => {
+          stopWatching();
+          open.delete(reply);
+          held -= 1;
+          const left = (perClient.get(client) ?? 1) - 1;
+          if (left === 0) perClient.delete(client);
+          else perClient.set(client, left);
+        });
         const first = await app.live.snapshot(id);
         if (first === null) throw new ApiError(404, NOT_FOUND);
+        // Gone while the snapshot was read: nothing to send to, and its slot is already back.
+        if (!reply.sse.isConnected) return;
 
         open.add(reply);
-        perClient.set(client, (perClient.get(client) ?? 0) + 1);
         const send = (snapshot: CounterSnapshot | null) => {
           if (!reply.sse.isConnected) return;
           const message = snapshot === null ? { event: 'deleted', data: { path: pathOfCounter(id) } } : { data: snapshot };
           reply.sse.send(message).catch(() => { reply.sse.close(); });
         };
-        const stopWatching = app.live.watch(id, send);
-        reply.sse.onClose(() => {
-          stopWatching();
-          open.delete(reply);
-          const left = (perClient.get(client) ?? 1) - 1;
-          if (left === 0) perClient.delete(client);
-          else perClient.set(client, left);
-        });
+        stopWatching = app.live.watch(id, send);
         reply.sse.keepAlive();
         // A browser's EventSource waits this long before reconnecting after the stream ends.
         await reply.sse.send({ data: first, retry: 2000 });
