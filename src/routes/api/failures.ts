@@ -34,19 +34,16 @@ const DISPLAY_NAMES: Record<string, string> = { 'idempotency-key': 'Idempotency-
 const schemaOf = (request: FastifyRequest, context: string): PartSchema | undefined =>
   (request.routeOptions.schema as Record<string, PartSchema | undefined> | undefined)?.[context];
 
-const partOf = (request: FastifyRequest, context: string): unknown => {
-  if (context === 'querystring') return request.query;
-  if (context === 'params') return request.params;
-  if (context === 'headers') return request.headers;
-  return undefined;
-};
+// Only a query parameter can come as a list: path parameters are one segment each, and Node
+// joins a repeated header into one string.
+const givenAsList = (request: FastifyRequest, context: string, property: string): boolean =>
+  context === 'querystring' && Array.isArray((request.query as Record<string, unknown>)[property]);
 
 /** "<name> is required", "<name> must be given once" or "<name> must be <its schema's description>". */
 const ruleBroken = (request: FastifyRequest, context: string, property: string, missing: boolean): string => {
   const shown = DISPLAY_NAMES[property] ?? property;
   if (missing) return `${shown} is required`;
-  const given = (partOf(request, context) as Record<string, unknown> | undefined)?.[property];
-  if (Array.isArray(given)) return `${shown} must be given once`;
+  if (givenAsList(request, context, property)) return `${shown} must be given once`;
   const description = schemaOf(request, context)?.properties?.[property]?.description;
   return description === undefined ? `${shown} is not valid` : `${shown} must be ${description}`;
 };
