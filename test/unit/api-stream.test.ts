@@ -68,7 +68,10 @@ describe('live streams, while their first snapshot is read', { timeout: 10_000 }
     leaving.abort();
     await pending;
     // The server sees the connection close, then the read answers.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const connections = () => new Promise<number>((resolve, reject) => {
+      app.server.getConnections((error, count) => { if (error) reject(error); else resolve(count); });
+    });
+    await waitFor('the server to see the client leave', async () => (await connections()) === 0, 2000, 5);
     reads.release();
     reads.restore();
     const again = await EventStreamClient.open(`${base}/stream/site/page`);
