@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createSentinel } from 'redis';
 import type { SentinelRedisConnection } from '../config.ts';
 import type { NodeOptions, StoreClient, StoreClientSettings } from './store-client.ts';
@@ -45,15 +46,28 @@ export const createSentinelStoreClient = (connection: SentinelRedisConnection, o
     else if (client.isOpen) await client.destroy().catch(() => undefined);
   };
 
+  let closed = false;
+  // node-redis asks the sentinels 16 rounds, a second apart, then gives up and closes the client:
+  // a replica started before its sentinels would never be ready. Keep asking until it is closed.
+  const connect = async (): Promise<void> => {
+    for (let retries = 0; !closed; retries += 1) {
+      try {
+        await sentinel.connect();
+        return;
+      } catch (error) {
+        settings.onError(asError(error));
+        await sleep(settings.reconnectDelay(retries));
+      }
+    }
+  };
+
   return {
     get isReady() {
       return sentinel.isReady;
     },
     resendsCommands: true,
     connect() {
-      sentinel.connect().catch((error: unknown) => {
-        settings.onError(asError(error));
-      });
+      void connect();
     },
     send: <T>(_firstKey: string | undefined, command: string[]) => sentinel.sendCommand<T>(false, command),
     sendToEveryMaster: async <T>(command: string[]) => [await sentinel.sendCommand<T>(false, command)],
@@ -75,6 +89,9 @@ export const createSentinelStoreClient = (connection: SentinelRedisConnection, o
       subscriber.connect().catch(settings.onSubscribeError);
       return () => close(subscriber);
     },
-    close: () => close(sentinel),
+    close: () => {
+      closed = true;
+      return close(sentinel);
+    },
   };
 };

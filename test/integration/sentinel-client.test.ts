@@ -3,7 +3,7 @@
 // what it reports, what it sends the sentinels, markers on writes, subscribing and closing.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { connect, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -164,9 +164,26 @@ describe('the store client of a master found through Sentinel', () => {
     await waitFor('ready again', async () => client.isReady && (await client.send(undefined, ['PING'])) === 'PONG', 10_000, 50);
   });
 
-  it('reports that it gave up looking for the sentinels (node-redis stops after 16 rounds, some 17 s)', { timeout: 60_000 }, async () => {
+  it('keeps looking for the sentinels after node-redis gives up on them (16 rounds, some 17 s), and is ready once one answers', { timeout: 60_000 }, async () => {
     const { seen, settings } = recorder();
-    open(settings, HA_ADMIN, await freePort());
-    await waitFor('the end reported', async () => seen.errors.some((error) => error.message === 'None of the sentinels are available'), 30_000, 100);
+    const port = await freePort();
+    const client = open(settings, HA_ADMIN, port);
+    await waitFor('node-redis giving up reported', async () => seen.errors.some((error) => error.message === 'None of the sentinels are available'), 30_000, 100);
+    assert.equal(client.isReady, false);
+    // The sentinel comes (late) at the address the client was given: a relay to the real one.
+    const relay = createServer((socket) => {
+      const upstream = connect(sentinel.port, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(port, '127.0.0.1', resolve));
+    try {
+      await waitFor('ready through the sentinel that came', async () => client.isReady, 15_000, 50);
+      assert.equal(seen.readies, 1);
+    } finally {
+      await client.close();
+      relay.close();
+    }
   });
 });
