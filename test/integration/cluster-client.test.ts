@@ -7,26 +7,9 @@ import { counterKeys } from '../../src/store/keys.ts';
 import { createRedisStore } from '../../src/store/redis-store.ts';
 import { createStoreClient, type StoreClient, type StoreClientSettings } from '../../src/store/store-client.ts';
 import { CLUSTER_ADMIN, CLUSTER_COUNTER, LocalRedisCluster } from '../helpers/redis-cluster.ts';
+import { recorder, settle } from '../helpers/store-client-recorder.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-/** What the client reported through its settings' callbacks. */
-const recorder = () => {
-  const seen = { errors: [] as Error[], subscribeErrors: [] as unknown[], readies: 0 };
-  const settings: StoreClientSettings = {
-    timeoutMs: 500,
-    reconnectDelay: () => 50,
-    onError: (error) => seen.errors.push(error),
-    onReady: () => (seen.readies += 1),
-    onSubscribeError: (error) => seen.subscribeErrors.push(error),
-  };
-  return { seen, settings };
-};
-
-const settle = <T>(promise: Promise<T>, ms: number): Promise<{ value?: T; error?: unknown } | 'pending'> =>
-  Promise.race([
-    promise.then((value) => ({ value }), (error: unknown) => ({ error })),
-    new Promise<'pending'>((resolve) => setTimeout(() => { resolve('pending'); }, ms)),
-  ]);
 
 /** The node-redis Cluster client behind the store (cluster-client.ts): readiness, TRYAGAIN, pub/sub, markers. */
 describe('the store client of a Redis Cluster', () => {

@@ -17,26 +17,9 @@ import { freePort } from '../helpers/free-port.ts';
 import { COUNTING } from '../helpers/in-process-app.ts';
 import { assertSentinelBinary, HA_ADMIN, HA_COUNTER, MASTER_NAME, SENTINEL_USER, SentinelProcess } from '../helpers/redis-ha.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { recorder, settle } from '../helpers/store-client-recorder.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-/** What the client reported through its settings' callbacks. */
-const recorder = () => {
-  const seen = { errors: [] as Error[], subscribeErrors: [] as unknown[], readies: 0 };
-  const settings: StoreClientSettings = {
-    timeoutMs: 300,
-    reconnectDelay: () => 50,
-    onError: (error) => seen.errors.push(error),
-    onReady: () => (seen.readies += 1),
-    onSubscribeError: (error) => seen.subscribeErrors.push(error),
-  };
-  return { seen, settings };
-};
-
-const settle = <T>(promise: Promise<T>, ms: number): Promise<{ value?: T; error?: unknown } | 'pending'> =>
-  Promise.race([
-    promise.then((value) => ({ value }), (error: unknown) => ({ error })),
-    new Promise<'pending'>((resolve) => setTimeout(() => { resolve('pending'); }, ms)),
-  ]);
 
 // What the app's counter user may ask a sentinel (start-sentinel.sh), given to the test's users too.
 const SENTINEL_RULES = ['resetchannels', '&*', '-@all', '+auth', '+hello', '+ping', '+psubscribe', '+punsubscribe', '+subscribe', '+unsubscribe',
@@ -92,7 +75,7 @@ describe('the store client of a master found through Sentinel', () => {
 
   it("reports ready once; asks the sentinels nothing their ACL refuses; connects to them with the store's deadline", async (t) => {
     const timeouts = t.mock.method(Socket.prototype, 'setTimeout');
-    const { seen, settings } = recorder();
+    const { seen, settings } = recorder(300);
     const client = open(settings);
     await waitFor('the client ready', async () => client.isReady, 10_000, 20);
     assert.equal(await client.send(undefined, ['PING']), 'PONG');
@@ -116,7 +99,7 @@ describe('the store client of a master found through Sentinel', () => {
   });
 
   it('lets a command in flight finish when closing a ready client; closing twice is harmless', async () => {
-    const { settings } = recorder();
+    const { settings } = recorder(300);
     const client = open(settings);
     await waitFor('the client ready', async () => client.isReady, 10_000, 20);
     // BLPOP on an empty list answers nil after its timeout: a command still waiting when close() starts.
@@ -129,7 +112,7 @@ describe('the store client of a master found through Sentinel', () => {
   });
 
   it('closes at once while still looking for the sentinels', async () => {
-    const { settings } = recorder();
+    const { settings } = recorder(300);
     const client = open(settings, HA_ADMIN, await freePort());
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.deepEqual(await settle(client.close(), 3000), { value: undefined });
@@ -137,7 +120,7 @@ describe('the store client of a master found through Sentinel', () => {
   });
 
   it('reports a refused SUBSCRIBE through onSubscribeError, once', async () => {
-    const { seen, settings } = recorder();
+    const { seen, settings } = recorder(300);
     const client = open(settings, NO_SUBSCRIBE);
     await waitFor('the client ready', async () => client.isReady, 10_000, 20);
     const end = await client.subscribe('sentinel-client-test', () => undefined);
@@ -151,7 +134,7 @@ describe('the store client of a master found through Sentinel', () => {
   });
 
   it("reports the master's connection problems (node-redis would keep them to the master's own client)", async () => {
-    const { seen, settings } = recorder();
+    const { seen, settings } = recorder(300);
     const client = open(settings);
     await waitFor('the client ready', async () => client.isReady, 10_000, 20);
     assert.deepEqual(seen.errors, []);
@@ -165,7 +148,7 @@ describe('the store client of a master found through Sentinel', () => {
   });
 
   it('keeps looking for the sentinels after node-redis gives up on them (16 rounds, some 17 s), and is ready once one answers', { timeout: 60_000 }, async () => {
-    const { seen, settings } = recorder();
+    const { seen, settings } = recorder(300);
     const port = await freePort();
     const client = open(settings, HA_ADMIN, port);
     await waitFor('node-redis giving up reported', async () => seen.errors.some((error) => error.message === 'None of the sentinels are available'), 30_000, 100);

@@ -4,29 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import { createStoreClient, type StoreClient, type StoreClientSettings } from '../../src/store/store-client.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { recorder, settle } from '../helpers/store-client-recorder.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-/** What the client reported through its settings' callbacks. */
-const recorder = () => {
-  const seen = { errors: [] as Error[], subscribeErrors: [] as unknown[], readies: 0, delays: [] as number[] };
-  const settings: StoreClientSettings = {
-    timeoutMs: 500,
-    reconnectDelay: (retries) => {
-      seen.delays.push(retries);
-      return 50;
-    },
-    onError: (error) => seen.errors.push(error),
-    onReady: () => (seen.readies += 1),
-    onSubscribeError: (error) => seen.subscribeErrors.push(error),
-  };
-  return { seen, settings };
-};
-
-const settle = <T>(promise: Promise<T>, ms: number): Promise<{ value?: T; error?: unknown } | 'pending'> =>
-  Promise.race([
-    promise.then((value) => ({ value }), (error: unknown) => ({ error })),
-    new Promise<'pending'>((resolve) => setTimeout(() => { resolve('pending'); }, ms)),
-  ]);
 
 /** The node-redis client of one Redis (store-client.ts): its settings, its subscriber, and closing. */
 describe('the store client of one Redis', () => {
