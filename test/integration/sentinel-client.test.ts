@@ -151,6 +151,15 @@ describe('the store client of a master found through Sentinel', () => {
     const { seen, settings } = recorder(300);
     const port = await freePort();
     const client = open(settings, HA_ADMIN, port);
+    // A second client, closed the moment it hears that node-redis gave up: it must not look again.
+    const second = recorder(300);
+    const closing: StoreClient = open({
+      ...second.settings,
+      onError: (error) => {
+        second.seen.errors.push(error);
+        if (error.message === 'None of the sentinels are available') void closing.close();
+      },
+    }, HA_ADMIN, port);
     await waitFor('node-redis giving up reported', async () => seen.errors.some((error) => error.message === 'None of the sentinels are available'), 30_000, 100);
     assert.equal(client.isReady, false);
     // The sentinel comes (late) at the address the client was given: a relay to the real one.
@@ -164,6 +173,10 @@ describe('the store client of a master found through Sentinel', () => {
     try {
       await waitFor('ready through the sentinel that came', async () => client.isReady, 15_000, 50);
       assert.equal(seen.readies, 1);
+      // node-redis asks once a second: by now a closed client that went on looking would be ready too.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.equal(closing.isReady, false);
+      assert.equal(second.seen.readies, 0);
     } finally {
       await client.close();
       relay.close();
