@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCluster } from 'redis';
 import type { ClusterNode } from '../config.ts';
+import { keepConnecting } from './keep-connecting.ts';
 import type { NodeOptions, StoreClient, StoreClientSettings } from './store-client.ts';
 
 const TRYAGAIN_RETRIES = 5;
@@ -36,22 +37,6 @@ export const createClusterStoreClient = (seeds: ClusterNode[], options: NodeOpti
   let closed = false;
   let connected: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => { connected = resolve; });
-  // Finding the cluster (asking a seed for its layout) is tried once per call; unlike one
-  // Redis's client it does not retry, so keep trying until it works or the store closes.
-  const connect = async (): Promise<void> => {
-    for (let retries = 0; !closed; retries += 1) {
-      try {
-        await cluster.connect();
-        connected();
-        settings.onReady();
-        return;
-      } catch (error) {
-        settings.onError(error instanceof Error ? error : new Error(String(error)));
-        await sleep(settings.reconnectDelay(retries));
-      }
-    }
-  };
-
   return {
     get isReady() {
       return cluster.isReady;
@@ -59,7 +44,13 @@ export const createClusterStoreClient = (seeds: ClusterNode[], options: NodeOpti
     // MOVED and ASK re-send a command no node ran; after a disconnect nothing is re-sent.
     resendsCommands: false,
     connect() {
-      void connect();
+      // Finding the cluster (asking a seed for its layout) is tried once per call; unlike one
+      // Redis's client it does not retry, so keep trying until it works or the store closes.
+      void keepConnecting(async () => {
+        await cluster.connect();
+        connected();
+        settings.onReady();
+      }, settings, () => closed);
     },
     async send<T>(firstKey: string | undefined, command: string[]): Promise<T> {
       // While a slot moves, a call whose keys are split between the two nodes is refused with

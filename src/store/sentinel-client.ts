@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createSentinel } from 'redis';
 import type { SentinelRedisConnection } from '../config.ts';
+import { keepConnecting } from './keep-connecting.ts';
 import type { NodeOptions, StoreClient, StoreClientSettings } from './store-client.ts';
 
 // Some of the Sentinel client's errors are strings.
@@ -47,19 +47,6 @@ export const createSentinelStoreClient = (connection: SentinelRedisConnection, o
   };
 
   let closed = false;
-  // node-redis asks the sentinels 16 rounds, a second apart, then gives up and closes the client:
-  // a replica started before its sentinels would never be ready. Keep asking until it is closed.
-  const connect = async (): Promise<void> => {
-    for (let retries = 0; !closed; retries += 1) {
-      try {
-        await sentinel.connect();
-        return;
-      } catch (error) {
-        settings.onError(asError(error));
-        await sleep(settings.reconnectDelay(retries));
-      }
-    }
-  };
 
   return {
     get isReady() {
@@ -67,7 +54,9 @@ export const createSentinelStoreClient = (connection: SentinelRedisConnection, o
     },
     resendsCommands: true,
     connect() {
-      void connect();
+      // node-redis asks the sentinels 16 rounds, a second apart, then gives up and closes the
+      // client: a replica started before its sentinels would never be ready. Keep asking.
+      void keepConnecting(() => sentinel.connect(), settings, () => closed);
     },
     send: <T>(_firstKey: string | undefined, command: string[]) => sentinel.sendCommand<T>(false, command),
     sendToEveryMaster: async <T>(command: string[]) => [await sentinel.sendCommand<T>(false, command)],
