@@ -45,6 +45,9 @@ describe('the store client of a Redis Cluster', () => {
     const client = open(settings);
     await waitFor('the client ready', async () => client.isReady, 10_000, 20);
     assert.equal(seen.readies, 1);
+    // Connected once, it stops trying: no further attempt (a later one would fail and be reported).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual({ errors: seen.errors.map(String), delays: seen.delays }, { errors: [], delays: [] });
   });
 
   it('tries a call refused with TRYAGAIN (keys split by a slot migration) six times in all, then gives up with the refusal; any other refusal is not tried again', async () => {

@@ -80,6 +80,9 @@ describe('the store client of a master found through Sentinel', () => {
     await waitFor('the client ready', async () => client.isReady, 10_000, 20);
     assert.equal(await client.send(undefined, ['PING']), 'PONG');
     assert.equal(seen.readies, 1);
+    // Connected once, it stops trying: no further attempt (a later one would fail and be reported).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual({ errors: seen.errors.map(String), delays: seen.delays }, { errors: [], delays: [] });
     assert.deepEqual(await sentinel.command(['ACL', 'LOG']), []);
     // Every connection (to the sentinel and to the master) gives up connecting after max(timeoutMs, 1 s), not node-redis's 5 s.
     const deadlines = new Set(timeouts.mock.calls.map((call) => call.arguments[0]).filter((ms) => typeof ms === 'number' && ms > 0));
