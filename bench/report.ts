@@ -29,7 +29,7 @@ export const loadChecks = (targets: Target[], peakRss: Map<number, number>): Che
   const peak = (row: Target | undefined) => row?.replicaPids?.map((pid) => peakRss.get(pid) ?? Number.NaN) ?? [];
   const floorRss = Math.max(...peak(floor));
   // Peak RSS is over the whole run: the app's replicas are listed on one row (the last app route).
-  const appRss = peak(targets.find((row) => row !== floor && row.replicaPids));
+  const appRss = peak(targets.find((row) => row.name.startsWith('GET ') && row.replicaPids));
   const failed = targets.filter((row) => row.stats.errors + row.stats.non2xx > 0);
   return [
     ...(floor
@@ -47,6 +47,20 @@ export const loadChecks = (targets: Target[], peakRss: Map<number, number>): Che
       : []),
     { ok: failed.length === 0, what: 'no errors, no non-2xx', detail: failed.map((row) => `${row.name}: ${JSON.stringify(row.problems)}`).join('; ') || 'none' },
     ...targets.filter((row) => row.counter).map((row) => ({ ok: row.stats.rise === row.stats.ok2xx, what: `counter rise == 2xx (${row.name})`, detail: `${row.stats.rise} vs ${row.stats.ok2xx}` })),
+  ];
+};
+
+/**
+ * What a bare Fastify route reaches beside the floor, in the goals' terms: how close any app built
+ * on Fastify could come, before it does anything of its own.
+ */
+export const frameworkNote = (targets: Target[], peakRss: Map<number, number>): string[] => {
+  const floor = targets.find((row) => row.name.startsWith('floor'));
+  const bare = targets.find((row) => row.name.includes('bare Fastify'));
+  if (!floor || !bare) return [];
+  const peak = (row: Target) => Math.max(...(row.replicaPids ?? []).map((pid) => peakRss.get(pid) ?? Number.NaN));
+  return [
+    `bare Fastify (one route, no logger, hooks or Redis): ${share(bare, floor)} of the floor's req/s, p99 ${(percentileMs(bare, 99) / percentileMs(floor, 99)).toFixed(2)} ×, peak RSS ${(peak(bare) / peak(floor)).toFixed(2)} × the floor's`,
   ];
 };
 

@@ -11,7 +11,7 @@ import { VISITS } from '../src/routes/count.ts';
 import { measureRedisMemory } from './redis-memory.ts';
 import { measureInterleaved, newTarget, type Target } from './load.ts';
 import { freePorts, getStatus, processTree, start, started, statusMiB, stop, waitFor } from './proc.ts';
-import { loadChecks, report, type Check } from './report.ts';
+import { frameworkNote, loadChecks, report, type Check } from './report.ts';
 
 /**
  * The app's routes under load, a row each. `counts` names the counter a route raises: its rise
@@ -177,7 +177,7 @@ const main = async (): Promise<number> => {
   try {
     const version = need('docker', ['run', '--rm', '--pull', 'never', '--entrypoint', 'nginx', image, '-v'], `nginx from the image ${image}`);
     setup.nginx = `${image} (${version.replace('nginx version: ', '')}), docker run --network host`;
-    const [fixedPort = 0, redisPort = 0, ...ports] = await freePorts(2 + 2 * replicas);
+    const [fixedPort = 0, redisPort = 0, ...ports] = await freePorts(2 + 3 * replicas);
     // The ceiling: the same site in front of a server block of the same nginx answering a fixed body.
     const fixedBody = ['-v', `${join(REPO, 'bench/fixed-body.conf.template')}:/etc/nginx/templates/fixed-body.conf.template:ro`, '-e', `FIXED_BODY_PORT=${fixedPort}`];
     const ceiling = await startNginx(image, join(root, 'nginx-ceiling'), [fixedPort], fixedBody);
@@ -209,25 +209,29 @@ const main = async (): Promise<number> => {
       // As start-redis.sh does in the container.
       await admin.sendCommand(['FUNCTION', 'LOAD', 'REPLACE', readFileSync(join(REPO, 'redis/functions/counter.lua'), 'utf8')]);
 
-      const [appPorts, floorPorts] = [ports.slice(0, replicas), ports.slice(replicas)];
+      const [appPorts, floorPorts, fastifyPorts] = [ports.slice(0, replicas), ports.slice(replicas, 2 * replicas), ports.slice(2 * replicas)];
       // METRICS_PORT=0: the replicas measure every request as in Compose, but serve no metrics
       // (they would all take the same default port here).
       const redisEnv = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort), REDIS_PASSWORD: password, LOG_LEVEL: 'info', METRICS_PORT: '0' };
       const app = await Promise.all(appPorts.map((port, i) => startNode(join(root, `replica-${i + 1}.log`), imageCommand(), port, { ...redisEnv, REPLICA_NAME: `replica-${i + 1}` })));
       const floor = await Promise.all(floorPorts.map((port, i) => startNode(join(root, `floor-${i + 1}.log`), [join(REPO, 'bench/floor-server.js')], port)));
+      const fastify = await Promise.all(fastifyPorts.map((port, i) => startNode(join(root, `fastify-${i + 1}.log`), [join(REPO, 'bench/fastify-floor-server.js')], port)));
       const floorFront = await startNginx(image, join(root, 'nginx-floor'), floorPorts);
+      const fastifyFront = await startNginx(image, join(root, 'nginx-fastify'), fastifyPorts);
       const appFront = await startNginx(image, join(root, 'nginx-app'), appPorts);
-      const fronts = [ceiling, floorFront, appFront];
+      const fronts = [ceiling, floorFront, fastifyFront, appFront];
       const nginx = fronts.flatMap((front) => front.pids); // the idle ones cost next to nothing
-      const [appPids, floorPids] = [app.map((server) => server.pid), floor.map((server) => server.pid)];
+      const pidsOf = (servers: { pid: number }[]) => servers.map((server) => server.pid);
+      const [appPids, floorPids, fastifyPids] = [pidsOf(app), pidsOf(floor), pidsOf(fastify)];
       ceilingTarget.tiers.nginx = nginx;
       targets.push(newTarget(`floor: nginx → ${replicas} × bare node:http`, `${floorFront.url}/count`, { nginx, replicas: floorPids }, { replicaPids: floorPids }));
+      targets.push(newTarget(`nginx → ${replicas} × bare Fastify`, `${fastifyFront.url}/count`, { nginx, replicas: fastifyPids }, { replicaPids: fastifyPids }));
       for (const [i, { path, counts }] of APP_ROUTES.entries()) {
         const more = { counter: counts === undefined ? undefined : () => readCounter(counts), replicaPids: i === APP_ROUTES.length - 1 ? appPids : undefined };
         targets.push(newTarget(`GET ${path} (app)`, `${appFront.url}${path}`, { nginx, replicas: appPids, redis: [redis.pid ?? 0] }, more));
       }
 
-      const memoryPids = [...appPids, ...floorPids];
+      const memoryPids = [...appPids, ...floorPids, ...fastifyPids];
       const poll = setInterval(() => {
         for (const pid of memoryPids) memory.privatePeak.set(pid, Math.max(memory.privatePeak.get(pid) ?? 0, statusMiB(pid, 'RssAnon')));
       }, 200);
@@ -252,7 +256,7 @@ const main = async (): Promise<number> => {
       // nginx first, so that every request it took has been answered before the replicas stop.
       await Promise.all(fronts.map((front) => front.stop()));
       const exits = await Promise.all(app.map((server) => stop(server.child)));
-      await Promise.all([...started].map((child) => stop(child))); // the floor and Redis
+      await Promise.all([...started].map((child) => stop(child))); // the floors and Redis
       // A retried request lists every attempt ("502, 200"), one whose client left shows "-": either
       // may or may not have reached an app, so the log check cannot be exact then.
       const proxied = jsonLines(appFront.accessLog);
@@ -281,6 +285,7 @@ const main = async (): Promise<number> => {
   setup.timing = `${options.warmup} s warm-up, then ${options.duration} s measured per target in ${options.rounds} interleaved rounds`;
   const notes = options.target ? ["the stack's own processes are not charged by tier (their CPU time shows as other load); the counter read through /count is exact only while nothing else visits it"] : [];
   checks.unshift(...loadChecks(targets, memory.peakRss));
+  notes.unshift(...frameworkNote(targets, memory.peakRss));
   process.stdout.write(report(setup, targets, extraRows, memory, checks, notes) + redisMemory);
   return checks.every((check) => check.ok || check.goal) ? 0 : 1;
 };
