@@ -9,22 +9,8 @@
  * gather commits behind the one being written. So batches grow with the load by themselves. It
  * waits at most `maxWaitMs`, so a stalled Redis delays no request by more than that beyond its
  * own call's deadline. A call that fails fails every item in it (each caller sees its error).
- *
- * Under load (the last batch sent carried more than one item), a batch that opens with nothing in
- * flight also lingers `lingerMs` before it goes, as PostgreSQL's commit_delay does only when
- * other transactions are active: fewer, larger calls cost Redis and the replica less per hit
- * (bench/README.md), while a lone visit is never kept waiting.
  */
 export type Commit<Context, Item, Answer> = (context: Context, items: Item[]) => Promise<Answer[]>;
-
-export interface GroupCommitOptions {
-  /** A batch that holds this many items is sent at once. */
-  maxPerCall: number;
-  /** The longest a batch waits for its group's call in flight (ms). */
-  maxWaitMs?: number;
-  /** How long a batch gathers before it is sent when nothing is in flight, under load (ms); 0 = never. */
-  lingerMs?: number;
-}
 
 interface Batch<Context, Item, Answer> {
   context: Context;
@@ -38,10 +24,8 @@ interface Group<Context, Item, Answer> {
   timer: NodeJS.Timeout | undefined;
 }
 
-export const groupCommit = <Context, Item, Answer>(commit: Commit<Context, Item, Answer>, { maxPerCall, maxWaitMs = 2, lingerMs = 0 }: GroupCommitOptions) => {
+export const groupCommit = <Context, Item, Answer>(commit: Commit<Context, Item, Answer>, maxPerCall: number, maxWaitMs = 2) => {
   const groups = new Map<string, Group<Context, Item, Answer>>();
-  // Items in the last batch sent, of any group: more than one means callers are arriving together.
-  let lastBatchSize = 0;
 
   const settle = (batch: Batch<Context, Item, Answer>, answers: Answer[]) => {
     batch.waiters.forEach(({ resolve, reject }, index) => {
@@ -55,7 +39,6 @@ export const groupCommit = <Context, Item, Answer>(commit: Commit<Context, Item,
     group.open = undefined;
     clearTimeout(group.timer);
     group.inFlight += 1;
-    lastBatchSize = batch.items.length;
     const done = () => {
       group.inFlight -= 1;
       if (group.open && group.inFlight === 0) send(name, group, group.open);
@@ -87,14 +70,9 @@ export const groupCommit = <Context, Item, Answer>(commit: Commit<Context, Item,
         const owner = group;
         owner.open = batch = fresh;
         const sendIfStillOpen = () => { if (owner.open === fresh) send(name, owner, fresh); };
-        if (owner.inFlight > 0) {
-          // Unref: the call in flight holds the process open; the wait behind it need not.
-          owner.timer = setTimeout(sendIfStillOpen, maxWaitMs).unref();
-        } else if (lingerMs > 0 && lastBatchSize > 1) {
-          owner.timer = setTimeout(sendIfStillOpen, lingerMs);
-        } else {
-          setImmediate(sendIfStillOpen);
-        }
+        if (owner.inFlight === 0) setImmediate(sendIfStillOpen);
+        // Unref: the call in flight holds the process open; the wait behind it need not.
+        else owner.timer = setTimeout(sendIfStillOpen, maxWaitMs).unref();
       }
       batch.items.push(item);
       batch.waiters.push({ resolve, reject });

@@ -41,11 +41,6 @@ const NOT_CONNECTED = 'redis is not connected';
 /** How long a fault keeps the replica unready without a new one (see `fault` below). */
 const FAULT_HOLD_MS = 10_000;
 
-// Group commit's timing (group-commit.ts), chosen with `npm run bench` (bench/README.md): under
-// load a batch lingers 2 ms, and waits up to 8 ms for its group's call in flight.
-const GROUP_LINGER_MS = 2;
-const GROUP_MAX_WAIT_MS = 8;
-
 // Reconnect fast at first, then settle at one attempt per second so a returning Redis is
 // noticed within about a second without hammering a host that is gone.
 const reconnectDelay = (retries: number): number => Math.min(50 * 2 ** retries, 1000);
@@ -212,7 +207,7 @@ export const createRedisStore = (options: RedisStoreOptions): CounterStore => {
       ]);
       return batch.map((_, index) => ({ value: Number(reply[2 * index]), created: reply[2 * index + 1] === 1 }));
     },
-    { maxPerCall: MAX_HITS_PER_CALL, maxWaitMs: GROUP_MAX_WAIT_MS, lingerMs: GROUP_LINGER_MS },
+    MAX_HITS_PER_CALL,
   );
 
   // /set and /update: one argument, the presented owner digest; reply[0] is 1 when it changed.

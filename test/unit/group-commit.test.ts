@@ -24,7 +24,7 @@ const heldCalls = () => {
     calls.push([...items]);
     await new Promise<void>((resolve) => answer.push(resolve));
     return items;
-  }, { maxPerCall: 2, maxWaitMs: 60_000 });
+  }, 2, 60_000);
   return { calls, answer, add };
 };
 
@@ -32,7 +32,7 @@ const heldCalls = () => {
 describe('groupCommit', { timeout: 5_000 }, () => {
   it('sends the items of one group added in the same turn as one call, in order, each caller getting its own answer', async () => {
     const { calls, commit } = recording();
-    const add = groupCommit(commit, { maxPerCall: 100 });
+    const add = groupCommit(commit, 100);
     const answers = Promise.all(['a', 'b', 'c'].map((item) => add('g', () => 'ctx', item)));
     assert.equal(calls.length, 0, 'nothing is sent before the turn ends');
     assert.deepEqual(await answers, ['ctx:a', 'ctx:b', 'ctx:c']);
@@ -41,7 +41,7 @@ describe('groupCommit', { timeout: 5_000 }, () => {
 
   it('makes the context once per batch, sends another group in its own call, and a later turn in a new batch', async () => {
     const { calls, commit } = recording();
-    const add = groupCommit(commit, { maxPerCall: 100 });
+    const add = groupCommit(commit, 100);
     let contexts = 0;
     const context = (name: string) => () => `${name}${++contexts}`;
     const first = await Promise.all([add('x', context('x'), '1'), add('y', context('y'), '2'), add('x', context('x'), '3')]);
@@ -52,7 +52,7 @@ describe('groupCommit', { timeout: 5_000 }, () => {
 
   it('sends a batch as soon as it holds maxPerCall items; the next item starts a new one', async () => {
     const { calls, commit } = recording();
-    const add = groupCommit(commit, { maxPerCall: 2 });
+    const add = groupCommit(commit, 2);
     const answers = Promise.all(['a', 'b', 'c', 'd', 'e'].map((item) => add('g', () => 'c', item)));
     assert.deepEqual(calls.map(({ items }) => items), [['a', 'b'], ['c', 'd']], 'full batches go at once');
     assert.deepEqual(await answers, ['c:a', 'c:b', 'c:c', 'c:d', 'c:e']);
@@ -66,7 +66,7 @@ describe('groupCommit', { timeout: 5_000 }, () => {
       calls += 1;
       if (calls === 1) throw failure;
       return items;
-    }, { maxPerCall: 100, maxWaitMs: 60_000 });
+    }, 100, 60_000);
     const failed = [add('g', () => '', 'a'), add('g', () => '', 'b')];
     for (const pending of failed) await assert.rejects(pending, (error) => error === failure);
     await nextTurn();
@@ -76,7 +76,7 @@ describe('groupCommit', { timeout: 5_000 }, () => {
   });
 
   it('fails a caller the store gave no answer for, rather than answering it undefined', async () => {
-    const add = groupCommit(async (_: string, items: string[]) => items.slice(1), { maxPerCall: 100 });
+    const add = groupCommit(async (_: string, items: string[]) => items.slice(1), 100);
     const [first, second] = [add('g', () => '', 'a'), add('g', () => '', 'b')];
     assert.equal(await first, 'b');
     await assert.rejects(second, { message: 'the store answered 1 of 2 hits' });
@@ -89,7 +89,7 @@ describe('groupCommit', { timeout: 5_000 }, () => {
       calls.push([...items]);
       if (calls.length === 1) await new Promise<void>((resolve) => { answerFirst = resolve; });
       return items;
-    }, { maxPerCall: 100, maxWaitMs: 60_000 });
+    }, 100, 60_000);
     const first = add('g', () => '', 'a');
     await nextTurn();
     assert.deepEqual(calls, [['a']]);
@@ -110,7 +110,7 @@ describe('groupCommit', { timeout: 5_000 }, () => {
       calls.push([...items]);
       if (calls.length === 1) await new Promise(() => undefined); // never answers
       return items;
-    }, { maxPerCall: 100, maxWaitMs: 20 });
+    }, 100, 20);
     void add('g', () => '', 'stalled');
     await nextTurn();
     const started = performance.now();
@@ -159,51 +159,9 @@ describe('groupCommit', { timeout: 5_000 }, () => {
     assert.equal(add.active(), 0);
   });
 
-  it('under load (the last batch carried more than one item) lingers lingerMs with nothing in flight, gathering later turns', async () => {
-    const { calls, commit } = recording();
-    const add = groupCommit(commit, { maxPerCall: 100, lingerMs: 40 });
-    await Promise.all([add('g', () => 'c', 'a'), add('g', () => 'c', 'b')]);
-    assert.deepEqual(calls.map(({ items }) => items), [['a', 'b']], 'the first batch went after its turn: no load seen yet');
-    const started = performance.now();
-    const later = [add('g', () => 'c', 'c')];
-    await nextTurn();
-    later.push(add('g', () => 'c', 'd'));
-    await nextTurn();
-    assert.equal(calls.length, 1, 'c and d linger');
-    assert.deepEqual(await Promise.all(later), ['c:c', 'c:d']);
-    const waited = performance.now() - started;
-    assert.ok(waited >= 35 && waited < 1000, `sent after ${waited} ms`);
-    assert.deepEqual(calls.map(({ items }) => items), [['a', 'b'], ['c', 'd']]);
-  });
-
-  it('sends a lone item after its turn (no linger), and a full batch at once even under load', async () => {
-    const { calls, commit } = recording();
-    const add = groupCommit(commit, { maxPerCall: 100, lingerMs: 60_000 });
-    assert.equal(await add('g', () => 'c', 'a'), 'c:a', 'a lone visit waits for no linger');
-    await Promise.all([add('g', () => 'c', 'b'), add('g', () => 'c', 'c')]);
-    const full = groupCommit(commit, { maxPerCall: 2, lingerMs: 60_000 });
-    await Promise.all([full('h', () => 'c', 'x'), full('h', () => 'c', 'y')]);
-    // Under load now: a full batch still goes at once, whatever the linger.
-    assert.deepEqual(await Promise.all([full('h', () => 'c', 'z1'), full('h', () => 'c', 'z2')]), ['c:z1', 'c:z2']);
-    assert.deepEqual(calls.map(({ items }) => items), [['a'], ['b', 'c'], ['x', 'y'], ['z1', 'z2']]);
-  });
-
-  it('lingers in every group once under load, and a batch of one item ends it', async () => {
-    const { calls, commit } = recording();
-    const add = groupCommit(commit, { maxPerCall: 100, lingerMs: 30 });
-    await Promise.all([add('g', () => 'c', 'a'), add('g', () => 'c', 'b')]);
-    const started = performance.now();
-    assert.equal(await add('other', () => 'c', 'lone'), 'c:lone');
-    assert.ok(performance.now() - started >= 25, 'another group lingers too: the replica is under load');
-    const again = performance.now();
-    assert.equal(await add('g', () => 'c', 'next'), 'c:next');
-    assert.ok(performance.now() - again < 25, 'the last batch carried one item: no linger');
-    assert.deepEqual(calls.map(({ items }) => items), [['a', 'b'], ['lone'], ['next']]);
-  });
-
   it('keeps no group once its calls have answered, whatever the number of counters and days', async () => {
     const { commit } = recording();
-    const add = groupCommit(commit, { maxPerCall: 100 });
+    const add = groupCommit(commit, 100);
     await Promise.all(Array.from({ length: 50 }, (_, i) => add(`counter-${i} day`, () => 'c', String(i))));
     assert.equal(add.active(), 0);
   });
