@@ -8,6 +8,7 @@ import { parseArgs, promisify } from 'node:util';
 import { createClient } from 'redis';
 import type { CounterId } from '../src/counters/names.ts';
 import { VISITS } from '../src/routes/count.ts';
+import { measureRedisCallCost } from './redis-call-cost.ts';
 import { measureRedisMemory } from './redis-memory.ts';
 import { measureInterleaved, newTarget, type Target } from './load.ts';
 import { freePorts, getStatus, processTree, start, started, statusMiB, stop, waitFor } from './proc.ts';
@@ -173,7 +174,7 @@ const main = async (): Promise<number> => {
   const checks: Check[] = [];
   const extraRows: string[][] = [];
   const memory = { peakRss: new Map<number, number>(), privatePeak: new Map<number, number>() };
-  let redisMemory = '';
+  let redisSections = '';
   try {
     const version = need('docker', ['run', '--rm', '--pull', 'never', '--entrypoint', 'nginx', image, '-v'], `nginx from the image ${image}`);
     setup.nginx = `${image} (${version.replace('nginx version: ', '')}), docker run --network host`;
@@ -250,7 +251,7 @@ const main = async (): Promise<number> => {
       if (cells?.length !== 8) throw new Error(`unexpected redis-benchmark output: ${stdout}`);
       const [, rps = 0, , , p50 = 0, p95 = 0, p99 = 0] = cells;
       extraRows.push([`Redis INCR alone (redis-benchmark, ${connections} clients)`, Math.round(rps).toLocaleString('en-US'), p50.toFixed(2), `(p95 ${p95.toFixed(2)})`, p99.toFixed(2), ...Array<string>(6).fill('–')]);
-      redisMemory = await measureRedisMemory(admin, redisPort, password);
+      redisSections = (await measureRedisCallCost(admin, redis.pid ?? 0)) + (await measureRedisMemory(admin, redisPort, password));
       admin.destroy();
 
       // nginx first, so that every request it took has been answered before the replicas stop.
@@ -286,7 +287,7 @@ const main = async (): Promise<number> => {
   const notes = options.target ? ["the stack's own processes are not charged by tier (their CPU time shows as other load); the counter read through /count is exact only while nothing else visits it"] : [];
   checks.unshift(...loadChecks(targets, memory.peakRss));
   notes.unshift(...frameworkNote(targets, memory.peakRss));
-  process.stdout.write(report(setup, targets, extraRows, memory, checks, notes) + redisMemory);
+  process.stdout.write(report(setup, targets, extraRows, memory, checks, notes) + redisSections);
   return checks.every((check) => check.ok || check.goal) ? 0 : 1;
 };
 
