@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
@@ -133,6 +134,13 @@ describe('the metrics server (METRICS_PORT)', () => {
     } finally {
       taken.close();
     }
+  });
+
+  it('loads no undici: the server takes node:http without an ES module import, whose namespace would load it (2.5 MiB per replica)', () => {
+    // In a process of its own: this test process loads undici for its own reasons.
+    const script = `await import(${JSON.stringify(new URL('../../src/metrics/metrics-server.ts', import.meta.url).href)});
+      console.log(process.moduleLoadList.filter((name) => name.includes('undici')).join(',') || 'none')`;
+    assert.equal(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim(), 'none');
   });
 
   it('close() cuts a scrape in flight and stops listening', async (t) => {
