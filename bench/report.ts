@@ -18,18 +18,20 @@ const rps = (row: Target) => row.stats.responses / row.stats.seconds;
 const int = (value: number) => Math.round(value).toLocaleString('en-US');
 const share = (row: Target, ceiling: Target | undefined) => `${((100 * rps(row)) / (ceiling ? rps(ceiling) : Number.NaN)).toFixed(1)} %`;
 const redisUs = (row: Target) => (1e6 * (row.cpu.redis ?? Number.NaN)) / row.stats.responses;
+const floorOf = (targets: Target[]) => targets.find((row) => row.name.startsWith('floor'));
+/** Peak RSS of each replica a row lists (none for rows that list none). */
+const replicaPeaks = (row: Target | undefined, peakRss: Map<number, number>) => row?.replicaPids?.map((pid) => peakRss.get(pid) ?? Number.NaN) ?? [];
 
 /** The goals, and what must hold under load whatever the numbers. The ceiling is the first target. */
 export const loadChecks = (targets: Target[], peakRss: Map<number, number>): Check[] => {
-  const floor = targets.find((row) => row.name.startsWith('floor'));
+  const floor = floorOf(targets);
   const counting = (['/count', '/hit'] as const).flatMap((route) => {
     const row = targets.find(({ name }) => name.startsWith(`GET ${route}`));
     return row ? [{ route, row }] : [];
   });
-  const peak = (row: Target | undefined) => row?.replicaPids?.map((pid) => peakRss.get(pid) ?? Number.NaN) ?? [];
-  const floorRss = Math.max(...peak(floor));
+  const floorRss = Math.max(...replicaPeaks(floor, peakRss));
   // Peak RSS is over the whole run: the app's replicas are listed on one row (the last app route).
-  const appRss = peak(targets.find((row) => row.name.startsWith('GET ') && row.replicaPids));
+  const appRss = replicaPeaks(targets.find((row) => row.name.startsWith('GET ') && row.replicaPids), peakRss);
   const failed = targets.filter((row) => row.stats.errors + row.stats.non2xx > 0);
   return [
     ...(floor
@@ -55,10 +57,10 @@ export const loadChecks = (targets: Target[], peakRss: Map<number, number>): Che
  * on Fastify could come, before it does anything of its own.
  */
 export const frameworkNote = (targets: Target[], peakRss: Map<number, number>): string[] => {
-  const floor = targets.find((row) => row.name.startsWith('floor'));
+  const floor = floorOf(targets);
   const bare = targets.find((row) => row.name.includes('bare Fastify'));
   if (!floor || !bare) return [];
-  const peak = (row: Target) => Math.max(...(row.replicaPids ?? []).map((pid) => peakRss.get(pid) ?? Number.NaN));
+  const peak = (row: Target) => Math.max(...replicaPeaks(row, peakRss));
   return [
     `bare Fastify (one route, no logger, hooks or Redis): ${share(bare, floor)} of the floor's req/s, p99 ${(percentileMs(bare, 99) / percentileMs(floor, 99)).toFixed(2)} ×, peak RSS ${(peak(bare) / peak(floor)).toFixed(2)} × the floor's`,
   ];
